@@ -1,0 +1,143 @@
+// frugal's inference runtime: load and verify a .frugal model, then run it.
+//
+// The runtime depends on the C++ standard library and the FlatBuffers headers only.
+// Nothing in this API throws: every failure comes back as a Status with a message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace frugal {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,  // the caller passed something unusable (wrong input size, null buffer)
+  kNotFound,         // a file does not exist
+  kIoError,          // a file exists but could not be read
+  kInvalidModel,     // the bytes are not a valid .frugal model
+  kUnsupported,      // a valid file that this runtime cannot run (for example a newer format)
+};
+
+class Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  // Empty when ok(); otherwise one line naming the file or buffer, the layer, the field
+  // and the value, for example
+  // "model.frugal: layer 2 (dense_3): col_idx[17] = 784 is out of range [0, 784)".
+  const std::string& message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+enum class Activation { kNone, kRelu };
+enum class WeightEncoding { kDense, kCsr };
+
+// Read-only description of one layer, for reports and profiles.
+struct LayerInfo {
+  std::string name;
+  WeightEncoding encoding = WeightEncoding::kDense;
+  Activation activation = Activation::kNone;
+  std::uint32_t input_size = 0;
+  std::uint32_t output_size = 0;
+  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR)
+  std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
+};
+
+struct LoadOptions {
+  // Upper bounds passed to the FlatBuffers verifier. A file over max_file_bytes is
+  // rejected before it is read into memory.
+  std::size_t max_file_bytes = std::size_t{1} << 30;
+  unsigned max_depth = 64;
+  unsigned max_tables = 1000000;
+};
+
+class Interpreter;
+
+// A verified model. Weights are used in place from the file's bytes: Model::FromBuffer
+// does not copy, so the caller's buffer must outlive the Model and every Interpreter.
+// A Model is immutable after loading and may be shared by interpreters on several threads.
+class Model {
+ public:
+  // Reads the whole file into memory owned by the model, then verifies it.
+  static Status FromFile(const std::string& path, std::unique_ptr<Model>* model,
+                         const LoadOptions& options = {});
+  // Verifies a caller-owned buffer. `name` is used in messages in place of a path.
+  static Status FromBuffer(const void* data, std::size_t size, std::unique_ptr<Model>* model,
+                           const LoadOptions& options = {}, std::string_view name = "<buffer>");
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  std::size_t input_size() const;
+  std::size_t output_size() const;
+  std::size_t layer_count() const;
+  const LayerInfo& layer(std::size_t i) const;
+  float input_scale() const;
+  std::uint32_t class_count() const;
+  const std::string& producer() const;
+  const std::string& description() const;
+  const std::string& source_name() const;  // path or buffer name used in messages
+  std::size_t file_bytes() const;
+
+ private:
+  Model();
+  friend class Interpreter;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class ExecutionMode {
+  kAsStored,  // each layer runs with the kernel of its stored encoding
+  kDense,     // every layer is expanded to dense at construction and run with dense kernels
+};
+
+struct InterpreterOptions {
+  ExecutionMode mode = ExecutionMode::kAsStored;
+};
+
+// Runs a model at batch 1. The constructor plans and allocates every buffer; Invoke
+// allocates nothing. One Interpreter is for one thread at a time.
+class Interpreter {
+ public:
+  explicit Interpreter(const Model& model, const InterpreterOptions& options = {});
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+  // The input vector (model.input_size() floats, already scaled). Write it before Invoke.
+  std::span<float> input();
+  // Runs every layer on input(); the result is in output().
+  Status Invoke();
+  // Convenience: copies `input` into input(), runs, returns the output. Rejects an input
+  // of the wrong length with kInvalidArgument.
+  Status Invoke(std::span<const float> input, std::span<const float>* output);
+  // The last layer's outputs (model.output_size() floats), valid after a successful Invoke.
+  std::span<const float> output() const;
+
+  // Runs only layer `i` (reading the previous layer's output, or input() for layer 0);
+  // used by profilers to time layers one by one. Layers must run in order.
+  void InvokeLayer(std::size_t i);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Returns the index of the largest value (the predicted class for logits); ties go to
+// the lowest index. Returns 0 for an empty span.
+std::size_t ArgMax(std::span<const float> values);
+
+}  // namespace frugal
