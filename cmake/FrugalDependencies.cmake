@@ -28,7 +28,15 @@ if(FRUGAL_BUILD_TRAINER OR FRUGAL_BUILD_CONVERTER)
   find_package(nlohmann_json 3 REQUIRED)
 endif()
 if(FRUGAL_BUILD_TESTS)
-  find_package(doctest REQUIRED)
+  # doctest is header-only; a cross build takes the host's header, since a cross
+  # sysroot has no package config for it.
+  find_package(doctest QUIET)
+  if(NOT doctest_FOUND)
+    find_path(FRUGAL_DOCTEST_INCLUDE_DIR doctest/doctest.h
+      PATHS /usr/include /usr/local/include NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+    add_library(doctest::doctest INTERFACE IMPORTED)
+    target_include_directories(doctest::doctest SYSTEM INTERFACE "${FRUGAL_DOCTEST_INCLUDE_DIR}")
+  endif()
 endif()
 if(FRUGAL_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
