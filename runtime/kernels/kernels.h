@@ -1,0 +1,49 @@
+// Signatures of frugal's fully connected kernels and the one list of kernel variants that
+// dispatch, tests and benchmarks share. Internal to the runtime; not installed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "frugal/runtime.h"
+
+namespace frugal::kernels {
+
+// Dense y = activation(W x + b), W row-major with `rows` rows and `cols` columns.
+// Reads w[0, rows * cols), x[0, cols) and bias[0, rows); writes y[0, rows) and nothing
+// else. y must not alias x. No reads past those ranges.
+using GemvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const float* w,
+                        const float* x, const float* bias, bool relu, float* y);
+
+// CSR y = activation(W x + b). Row r holds entries row_ptr[r] .. row_ptr[r + 1] - 1 of
+// col_idx and values. The caller guarantees the CSR invariants of schema/README.md
+// (row_ptr non-decreasing from 0, every col_idx < the length of x); kernels do not check.
+// Writes y[0, rows) and nothing else. y must not alias x.
+using CsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr,
+                         const std::uint32_t* col_idx, const float* values, const float* x,
+                         const float* bias, bool relu, float* y);
+
+// One compiled kernel. Exactly one of gemv and csrmv is set, matching `encoding`.
+// SIMD variants (NEON, AVX2) are added as further entries with their own is_available.
+struct KernelVariant {
+  const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
+  WeightEncoding encoding;
+  GemvFn gemv;
+  CsrmvFn csrmv;
+  bool (*is_available)();  // whether the running CPU can execute this variant
+};
+
+// Every variant compiled into this build, best first within each encoding.
+std::span<const KernelVariant> KernelVariants();
+
+// The first variant for `encoding` that the running CPU supports. Never null, because
+// the scalar variants are always built and always available.
+const KernelVariant& SelectKernel(WeightEncoding encoding);
+
+void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                      const float* bias, bool relu, float* y);
+void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
+                       const std::uint32_t* col_idx, const float* values, const float* x,
+                       const float* bias, bool relu, float* y);
+
+}  // namespace frugal::kernels

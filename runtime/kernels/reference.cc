@@ -1,0 +1,38 @@
+// Naive reference kernels, written for obviousness rather than speed.
+#include "kernels/reference.h"
+
+#include <cstddef>
+
+namespace frugal::kernels::reference {
+namespace {
+
+float Activate(double value, bool relu) {
+  if (relu && value < 0.0) return 0.0f;
+  return static_cast<float>(value);
+}
+
+}  // namespace
+
+void f32_gemv(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+              const float* bias, bool relu, float* y) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = bias[r];
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      sum += static_cast<double>(w[static_cast<std::size_t>(r) * cols + c]) * x[c];
+    }
+    y[r] = Activate(sum, relu);
+  }
+}
+
+void f32_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+               const float* values, const float* x, const float* bias, bool relu, float* y) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = bias[r];
+    for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+      sum += static_cast<double>(values[k]) * x[col_idx[k]];
+    }
+    y[r] = Activate(sum, relu);
+  }
+}
+
+}  // namespace frugal::kernels::reference

@@ -1,0 +1,139 @@
+// Batch-1 execution of a verified model. The constructor resolves one kernel and one
+// pair of input/output pointers per layer, so Invoke is a loop of indirect calls that
+// allocates nothing.
+#include <algorithm>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frugal/runtime.h"
+#include "kernels/kernels.h"
+#include "src/model_view.h"
+
+namespace frugal {
+namespace {
+
+struct PlannedLayer {
+  WeightEncoding encoding = WeightEncoding::kDense;
+  bool relu = false;
+  std::uint32_t input_size = 0;
+  std::uint32_t output_size = 0;
+  const float* bias = nullptr;
+  const float* dense_values = nullptr;
+  const std::uint32_t* row_ptr = nullptr;
+  const std::uint32_t* col_idx = nullptr;
+  const float* csr_values = nullptr;
+  kernels::GemvFn gemv = nullptr;
+  kernels::CsrmvFn csrmv = nullptr;
+  const float* x = nullptr;
+  float* y = nullptr;
+};
+
+// Writes the CSR rows of `layer` into a zero-filled row-major matrix.
+std::vector<float> ExpandToDense(const internal::LayerView& layer) {
+  const std::uint32_t cols = layer.info.input_size;
+  std::vector<float> dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
+  for (std::uint32_t r = 0; r < layer.info.output_size; ++r) {
+    for (std::uint32_t k = layer.row_ptr[r]; k < layer.row_ptr[r + 1]; ++k) {
+      dense[static_cast<std::size_t>(r) * cols + layer.col_idx[k]] = layer.csr_values[k];
+    }
+  }
+  return dense;
+}
+
+}  // namespace
+
+// Activations live in two ping-pong buffers sized to the largest hidden layer: layer i
+// reads what layer i - 1 wrote and writes the other buffer. Layer 0 reads `input` and the
+// last layer writes `output`, so both stay valid until the next Invoke.
+struct Interpreter::Impl {
+  std::vector<float> input;
+  std::vector<float> output;
+  std::vector<float> ping;
+  std::vector<float> pong;
+  std::vector<std::vector<float>> expanded_weights;  // dense copies of CSR layers (kDense)
+  std::vector<PlannedLayer> layers;
+};
+
+// NOTE: the buffers (and, in kDense, the dense copies of CSR layers) are allocated here,
+// so an out-of-memory condition throws std::bad_alloc from this constructor.
+Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  const std::vector<internal::LayerView>& views = model.impl_->view.layers;
+  Impl& impl = *impl_;
+
+  std::size_t hidden_max = 0;
+  for (std::size_t i = 0; i + 1 < views.size(); ++i) {
+    hidden_max = std::max<std::size_t>(hidden_max, views[i].info.output_size);
+  }
+  impl.input.assign(model.input_size(), 0.0f);
+  impl.output.assign(model.output_size(), 0.0f);
+  impl.ping.assign(hidden_max, 0.0f);
+  impl.pong.assign(views.size() > 2 ? hidden_max : 0, 0.0f);
+
+  impl.layers.resize(views.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const internal::LayerView& view = views[i];
+    PlannedLayer& layer = impl.layers[i];
+    layer.relu = view.info.activation == Activation::kRelu;
+    layer.input_size = view.info.input_size;
+    layer.output_size = view.info.output_size;
+    layer.bias = view.bias;
+    layer.encoding = view.info.encoding;
+    layer.dense_values = view.dense_values;
+    layer.row_ptr = view.row_ptr;
+    layer.col_idx = view.col_idx;
+    layer.csr_values = view.csr_values;
+    if (options.mode == ExecutionMode::kDense && view.info.encoding == WeightEncoding::kCsr) {
+      impl.expanded_weights.push_back(ExpandToDense(view));
+      layer.encoding = WeightEncoding::kDense;
+      layer.dense_values = impl.expanded_weights.back().data();
+    }
+    const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding);
+    layer.gemv = kernel.gemv;
+    layer.csrmv = kernel.csrmv;
+
+    float* hidden_out = (i % 2 == 0) ? impl.ping.data() : impl.pong.data();
+    const float* hidden_in = (i % 2 == 0) ? impl.pong.data() : impl.ping.data();
+    layer.x = i == 0 ? impl.input.data() : hidden_in;
+    layer.y = i + 1 == views.size() ? impl.output.data() : hidden_out;
+  }
+}
+
+Interpreter::~Interpreter() = default;
+
+std::span<float> Interpreter::input() { return impl_->input; }
+
+std::span<const float> Interpreter::output() const { return impl_->output; }
+
+void Interpreter::InvokeLayer(std::size_t i) {
+  assert(i < impl_->layers.size());
+  const PlannedLayer& layer = impl_->layers[i];
+  if (layer.encoding == WeightEncoding::kDense) {
+    layer.gemv(layer.output_size, layer.input_size, layer.dense_values, layer.x, layer.bias, layer.relu, layer.y);
+  } else {
+    layer.csrmv(layer.output_size, layer.row_ptr, layer.col_idx, layer.csr_values, layer.x, layer.bias, layer.relu,
+                layer.y);
+  }
+}
+
+Status Interpreter::Invoke() {
+  for (std::size_t i = 0; i < impl_->layers.size(); ++i) InvokeLayer(i);
+  return Status::Ok();
+}
+
+Status Interpreter::Invoke(std::span<const float> input, std::span<const float>* output) {
+  if (input.size() != impl_->input.size()) {
+    return Status(StatusCode::kInvalidArgument, "Interpreter::Invoke: input has " + std::to_string(input.size()) +
+                                                    " values, expected the model's input_size = " +
+                                                    std::to_string(impl_->input.size()));
+  }
+  std::copy(input.begin(), input.end(), impl_->input.begin());
+  Status status = Invoke();
+  if (output != nullptr) *output = impl_->output;
+  return status;
+}
+
+}  // namespace frugal

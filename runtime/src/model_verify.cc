@@ -1,0 +1,305 @@
+// Load-time verification of a .frugal buffer: the FlatBuffers verifier first, then every
+// semantic invariant listed in schema/README.md. Kernels rely on these checks and carry
+// none of their own.
+#include <flatbuffers/flatbuffers.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "frugal/frugal_model_generated.h"
+#include "src/model_view.h"
+
+// Weights are read in place as native floats and uint32s, which is only correct on a
+// little-endian CPU (the FlatBuffers wire format is little-endian).
+static_assert(FLATBUFFERS_LITTLEENDIAN, "frugal's runtime reads weights in place and needs a little-endian CPU");
+
+namespace frugal::internal {
+namespace {
+
+constexpr std::uint32_t kFormatVersion = 1;
+
+// Bytes before the root table: the root offset and the 4-byte file identifier.
+constexpr std::size_t kHeaderBytes = 2 * sizeof(flatbuffers::uoffset_t);
+
+std::string FormatFloat(float value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.9g", static_cast<double>(value));
+  return text;
+}
+
+// Quotes a 4-byte identifier, escaping bytes that are not printable ASCII.
+std::string QuoteIdentifier(const std::uint8_t* bytes) {
+  std::string text = "\"";
+  for (int i = 0; i < 4; ++i) {
+    const std::uint8_t b = bytes[i];
+    if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+      text += static_cast<char>(b);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", b);
+      text += escaped;
+    }
+  }
+  return text + "\"";
+}
+
+// Builds messages that start with the source and, once set, the layer.
+class Reporter {
+ public:
+  explicit Reporter(std::string_view source) : prefix_(std::string(source) + ": ") {}
+
+  void SetLayer(std::size_t index, const flatbuffers::String* name) {
+    layer_prefix_ = "layer " + std::to_string(index);
+    if (name != nullptr && name->size() > 0) layer_prefix_ += " (" + name->str() + ")";
+    layer_prefix_ += ": ";
+  }
+
+  Status Invalid(const std::string& message) const {
+    return Status(StatusCode::kInvalidModel, prefix_ + layer_prefix_ + message);
+  }
+  Status Unsupported(const std::string& message) const {
+    return Status(StatusCode::kUnsupported, prefix_ + layer_prefix_ + message);
+  }
+
+ private:
+  std::string prefix_;
+  std::string layer_prefix_;
+};
+
+Status CheckFinite(const Reporter& report, const char* field, const flatbuffers::Vector<float>& values) {
+  for (flatbuffers::uoffset_t i = 0; i < values.size(); ++i) {
+    const float value = values[i];
+    if (!std::isfinite(value)) {
+      return report.Invalid(std::string(field) + "[" + std::to_string(i) + "] = " + FormatFloat(value) +
+                            " is not finite; weights and biases must be finite");
+    }
+  }
+  return Status::Ok();
+}
+
+std::uint64_t CountNonzeros(const flatbuffers::Vector<float>& values) {
+  std::uint64_t count = 0;
+  for (flatbuffers::uoffset_t i = 0; i < values.size(); ++i) count += values[i] != 0.0f;
+  return count;
+}
+
+Status CheckDense(const Reporter& report, const fb::DenseWeights& weights, LayerView* layer) {
+  const auto* values = weights.values();
+  const std::uint64_t expected = std::uint64_t{layer->info.output_size} * layer->info.input_size;
+  if (values == nullptr) {
+    return report.Invalid("DenseWeights.values is missing; expected output_size x input_size = " +
+                          std::to_string(expected) + " values");
+  }
+  if (values->size() != expected) {
+    return report.Invalid("DenseWeights.values has " + std::to_string(values->size()) +
+                          " values, expected output_size x input_size = " + std::to_string(expected));
+  }
+  if (Status status = CheckFinite(report, "DenseWeights.values", *values); !status.ok()) return status;
+
+  layer->info.encoding = WeightEncoding::kDense;
+  layer->info.stored_values = values->size();
+  layer->info.nonzeros = CountNonzeros(*values);
+  layer->dense_values = values->data();
+  return Status::Ok();
+}
+
+Status CheckCsr(const Reporter& report, const fb::CsrWeights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const auto* row_ptr = weights.row_ptr();
+  const auto* col_idx = weights.col_idx();
+  const auto* values = weights.values();
+  if (row_ptr == nullptr) return report.Invalid("CsrWeights.row_ptr is missing");
+  if (col_idx == nullptr) return report.Invalid("CsrWeights.col_idx is missing");
+  if (values == nullptr) return report.Invalid("CsrWeights.values is missing");
+
+  const std::uint64_t expected_row_ptr = std::uint64_t{rows} + 1;
+  if (row_ptr->size() != expected_row_ptr) {
+    return report.Invalid("CsrWeights.row_ptr has " + std::to_string(row_ptr->size()) +
+                          " entries, expected output_size + 1 = " + std::to_string(expected_row_ptr));
+  }
+  const std::uint32_t nnz = col_idx->size();
+  if (values->size() != nnz) {
+    return report.Invalid("CsrWeights.values has " + std::to_string(values->size()) +
+                          " values, expected nnz = " + std::to_string(nnz) + " (the length of col_idx)");
+  }
+  if (row_ptr->Get(0) != 0) {
+    return report.Invalid("CsrWeights.row_ptr[0] = " + std::to_string(row_ptr->Get(0)) + ", expected 0");
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    if (row_ptr->Get(r + 1) < row_ptr->Get(r)) {
+      return report.Invalid("CsrWeights.row_ptr[" + std::to_string(r + 1) + "] = " +
+                            std::to_string(row_ptr->Get(r + 1)) + " is less than row_ptr[" + std::to_string(r) +
+                            "] = " + std::to_string(row_ptr->Get(r)) + "; row pointers must not decrease");
+    }
+  }
+  // Checked before any row is walked, so that row_ptr never indexes past col_idx.
+  if (row_ptr->Get(rows) != nnz) {
+    return report.Invalid("CsrWeights.row_ptr[" + std::to_string(rows) + "] = " + std::to_string(row_ptr->Get(rows)) +
+                          " does not equal nnz = " + std::to_string(nnz) + " (the length of col_idx)");
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    for (std::uint32_t k = row_ptr->Get(r); k < row_ptr->Get(r + 1); ++k) {
+      const std::uint32_t col = col_idx->Get(k);
+      if (col >= cols) {
+        return report.Invalid("CsrWeights.col_idx[" + std::to_string(k) + "] = " + std::to_string(col) +
+                              " (row " + std::to_string(r) + ") is out of range [0, " + std::to_string(cols) + ")");
+      }
+      if (k > row_ptr->Get(r) && col <= col_idx->Get(k - 1)) {
+        return report.Invalid("CsrWeights.col_idx[" + std::to_string(k) + "] = " + std::to_string(col) +
+                              " (row " + std::to_string(r) + ") is not greater than col_idx[" + std::to_string(k - 1) +
+                              "] = " + std::to_string(col_idx->Get(k - 1)) +
+                              "; columns within a row must be strictly increasing");
+      }
+    }
+  }
+  if (Status status = CheckFinite(report, "CsrWeights.values", *values); !status.ok()) return status;
+
+  layer->info.encoding = WeightEncoding::kCsr;
+  layer->info.stored_values = nnz;
+  layer->info.nonzeros = CountNonzeros(*values);
+  layer->row_ptr = row_ptr->data();
+  layer->col_idx = col_idx->data();
+  layer->csr_values = values->data();
+  return Status::Ok();
+}
+
+Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uint32_t expected_input,
+                  std::size_t index, LayerView* layer) {
+  LayerInfo& info = layer->info;
+  info.name = fc.name() != nullptr ? fc.name()->str() : std::string();
+  info.input_size = fc.input_size();
+  info.output_size = fc.output_size();
+
+  if (info.input_size == 0) return report.Invalid("input_size = 0 must be at least 1");
+  if (info.output_size == 0) return report.Invalid("output_size = 0 must be at least 1");
+  if (index > 0 && info.input_size != expected_input) {
+    return report.Invalid("input_size = " + std::to_string(info.input_size) + " does not match layer " +
+                          std::to_string(index - 1) + "'s output_size = " + std::to_string(expected_input));
+  }
+  const std::uint64_t weight_count = std::uint64_t{info.input_size} * info.output_size;
+  if (weight_count > std::numeric_limits<std::uint32_t>::max()) {
+    return report.Unsupported("input_size x output_size = " + std::to_string(weight_count) +
+                              " exceeds the runtime's index limit " +
+                              std::to_string(std::numeric_limits<std::uint32_t>::max()));
+  }
+
+  switch (fc.activation()) {
+    case fb::Activation::None: info.activation = Activation::kNone; break;
+    case fb::Activation::Relu: info.activation = Activation::kRelu; break;
+    default:
+      return report.Invalid("activation = " + std::to_string(static_cast<int>(fc.activation())) +
+                            " is not a known value (None = 0, Relu = 1)");
+  }
+
+  const auto* bias = fc.bias();
+  if (bias == nullptr) {
+    return report.Invalid("bias is missing; expected output_size = " + std::to_string(info.output_size) + " values");
+  }
+  if (bias->size() != info.output_size) {
+    return report.Invalid("bias has " + std::to_string(bias->size()) + " values, expected output_size = " +
+                          std::to_string(info.output_size));
+  }
+  if (Status status = CheckFinite(report, "bias", *bias); !status.ok()) return status;
+  layer->bias = bias->data();
+
+  // The generated verifier accepts union members it does not know without looking at
+  // them, so the type is checked before the weights are touched.
+  switch (fc.weights_type()) {
+    case fb::Weights::DenseWeights:
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      return CheckDense(report, *fc.weights_as_DenseWeights(), layer);
+    case fb::Weights::CsrWeights:
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      return CheckCsr(report, *fc.weights_as_CsrWeights(), layer);
+    case fb::Weights::NONE:
+      return report.Invalid("weights is missing; expected DenseWeights or CsrWeights");
+    default:
+      return report.Invalid("weights_type = " + std::to_string(static_cast<int>(fc.weights_type())) +
+                            " is not a known encoding (DenseWeights = 1, CsrWeights = 2)");
+  }
+}
+
+Status CheckStructure(const std::uint8_t* data, std::size_t size, std::string_view source,
+                      const LoadOptions& options) {
+  const Reporter report(source);
+  if (size == 0) return report.Invalid("file is empty; a .frugal model starts with an 8-byte FlatBuffers header");
+  if (size < kHeaderBytes) {
+    return report.Invalid("file is " + std::to_string(size) +
+                          " bytes, too short to be a .frugal model (the FlatBuffers header alone is 8 bytes)");
+  }
+  if (!fb::ModelBufferHasIdentifier(data)) {
+    return report.Invalid("file identifier is " + QuoteIdentifier(data + 4) +
+                          ", expected \"FRGL\"; this is not a .frugal model");
+  }
+  if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+    return report.Unsupported("file is " + std::to_string(size) + " bytes; FlatBuffers are limited to " +
+                              std::to_string(FLATBUFFERS_MAX_BUFFER_SIZE) + " bytes");
+  }
+  flatbuffers::Verifier::Options verifier_options;
+  verifier_options.max_depth = options.max_depth;
+  verifier_options.max_tables = options.max_tables;
+  verifier_options.check_alignment = true;
+  flatbuffers::Verifier verifier(data, size, verifier_options);
+  if (!fb::VerifyModelBuffer(verifier)) {
+    return report.Invalid("FlatBuffers verification failed on " + std::to_string(size) +
+                          " bytes: the file is truncated, corrupt, or deeper or larger than the limits (max_depth " +
+                          std::to_string(options.max_depth) + ", max_tables " + std::to_string(options.max_tables) +
+                          ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view source,
+                   const LoadOptions& options, ModelView* view) {
+  if (Status status = CheckStructure(data, size, source, options); !status.ok()) return status;
+
+  const fb::Model& model = *fb::GetModel(data);
+  Reporter report(source);
+  if (model.format_version() != kFormatVersion) {
+    return report.Unsupported("format_version = " + std::to_string(model.format_version()) +
+                              " is not supported; this runtime reads version " + std::to_string(kFormatVersion));
+  }
+  const auto* layers = model.layers();
+  if (layers == nullptr || layers->size() == 0) {
+    return report.Invalid("layers is missing or empty; a model needs at least 1 layer");
+  }
+
+  ModelView result;
+  if (const fb::Metadata* metadata = model.metadata(); metadata != nullptr) {
+    result.input_scale = metadata->input_scale();
+    result.class_count = metadata->class_count();
+    if (metadata->producer() != nullptr) result.producer = metadata->producer()->str();
+    if (metadata->description() != nullptr) result.description = metadata->description()->str();
+  }
+  if (!std::isfinite(result.input_scale) || !(result.input_scale > 0.0f)) {
+    return report.Invalid("metadata.input_scale = " + FormatFloat(result.input_scale) +
+                          " must be finite and greater than 0");
+  }
+
+  result.layers.resize(layers->size());
+  std::uint32_t previous_output = 0;
+  for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
+    const fb::FullyConnected* fc = layers->Get(i);
+    report.SetLayer(i, fc->name());
+    if (Status status = CheckLayer(report, *fc, previous_output, i, &result.layers[i]); !status.ok()) return status;
+    previous_output = fc->output_size();
+  }
+
+  Reporter model_report(source);
+  if (result.class_count != 0 && result.class_count != previous_output) {
+    return model_report.Invalid("metadata.class_count = " + std::to_string(result.class_count) +
+                                " does not match the last layer's output_size = " + std::to_string(previous_output) +
+                                " (expected 0 or " + std::to_string(previous_output) + ")");
+  }
+
+  *view = std::move(result);
+  return Status::Ok();
+}
+
+}  // namespace frugal::internal

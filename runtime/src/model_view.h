@@ -1,0 +1,52 @@
+// A verified model as the interpreter sees it: per-layer descriptions plus pointers into
+// the model's bytes. Internal to the runtime.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frugal/runtime.h"
+
+namespace frugal::internal {
+
+// One layer. The pointers point into the verified FlatBuffer and are valid as long as its
+// bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays.
+struct LayerView {
+  LayerInfo info;
+  const float* bias = nullptr;            // info.output_size values
+  const float* dense_values = nullptr;    // output_size * input_size values, row-major
+  const std::uint32_t* row_ptr = nullptr; // output_size + 1 entries
+  const std::uint32_t* col_idx = nullptr; // nnz entries
+  const float* csr_values = nullptr;      // nnz entries
+};
+
+struct ModelView {
+  std::vector<LayerView> layers;
+  float input_scale = 1.0f;
+  std::uint32_t class_count = 0;
+  std::string producer;
+  std::string description;
+};
+
+// Runs the FlatBuffers verifier over data[0, size) with the limits in `options`, then
+// checks every invariant of schema/README.md. On success fills *view; on failure returns
+// kInvalidModel or kUnsupported with a message that starts with `source`.
+Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view source,
+                   const LoadOptions& options, ModelView* view);
+
+}  // namespace frugal::internal
+
+namespace frugal {
+
+// Defined here so that the interpreter can read the view of the model it runs.
+struct Model::Impl {
+  std::vector<std::uint8_t> owned_bytes;  // the file's bytes for FromFile; empty for FromBuffer
+  std::size_t file_bytes = 0;
+  std::string source_name;
+  internal::ModelView view;
+};
+
+}  // namespace frugal
