@@ -1,0 +1,161 @@
+// Interpreter: hand-checked outputs, agreement of kAsStored and kDense with a layer-by-
+// layer reference, argument checks and ArgMax.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "frugal/runtime.h"
+#include "kernels/reference.h"
+#include "test_model.h"
+
+namespace frugal {
+namespace {
+
+// A model and the bytes it reads in place; FromBuffer does not copy, so they live together.
+struct LoadedModel {
+  std::vector<std::uint8_t> bytes;
+  std::unique_ptr<Model> model;
+  const Model& operator*() const { return *model; }
+  const Model* operator->() const { return model.get(); }
+};
+
+LoadedModel Load(std::vector<std::uint8_t> bytes) {
+  LoadedModel loaded{std::move(bytes), nullptr};
+  const Status status = Model::FromBuffer(loaded.bytes.data(), loaded.bytes.size(), &loaded.model);
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  return loaded;
+}
+
+// Runs `model` through the reference kernels layer by layer, in double per dot product.
+std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector<float> x) {
+  for (const testing::TestLayer& layer : model.layers) {
+    std::vector<float> y(layer.output_size);
+    if (layer.csr) {
+      kernels::reference::f32_csrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(),
+                                    layer.csr_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else {
+      kernels::reference::f32_gemv(layer.output_size, layer.input_size, layer.dense_values.data(), x.data(),
+                                   layer.bias.data(), layer.relu, y.data());
+    }
+    x = std::move(y);
+  }
+  return x;
+}
+
+TEST_CASE("interpreter computes a hand-checked layer") {
+  // W = [[1, 2, 3], [-1, 0, 1]], b = [0.5, -1].
+  // Dense, no activation, x = [1, 2, 3]:
+  //   y0 = 1*1 + 2*2 + 3*3 + 0.5 = 14.5,  y1 = -1*1 + 0*2 + 1*3 - 1 = 1.
+  // CSR (the zero at W[1][1] is dropped), ReLU, x = [3, 2, 1]:
+  //   y0 = 3 + 4 + 3 + 0.5 = 10.5,  y1 = -3 + 1 - 1 = -3 -> ReLU -> 0.
+  const std::vector<float> w = {1, 2, 3, -1, 0, 1};
+  const std::vector<float> b = {0.5f, -1.0f};
+
+  testing::TestModel dense;
+  dense.layers.push_back(testing::DenseLayer("dense", 3, 2, w, b, /*relu=*/false));
+  const auto dense_model = Load(testing::Serialize(dense));
+  Interpreter dense_interpreter(*dense_model);
+  std::span<const float> output;
+  const std::vector<float> x1 = {1, 2, 3};
+  REQUIRE(dense_interpreter.Invoke(x1, &output).ok());
+  REQUIRE(output.size() == 2);
+  CHECK(output[0] == 14.5f);
+  CHECK(output[1] == 1.0f);
+
+  testing::TestModel csr;
+  csr.layers.push_back(testing::CsrLayer("csr", 3, 2, w, b, /*relu=*/true));
+  const auto csr_model = Load(testing::Serialize(csr));
+  CHECK(csr_model->layer(0).stored_values == 5);
+  Interpreter csr_interpreter(*csr_model);
+  const std::vector<float> x2 = {3, 2, 1};
+  REQUIRE(csr_interpreter.Invoke(x2, &output).ok());
+  CHECK(output[0] == 10.5f);
+  CHECK(output[1] == 0.0f);
+}
+
+TEST_CASE("interpreter modes agree with the reference") {
+  // 1 to 4 layers, so the ping-pong buffers are used in every pattern.
+  const std::vector<std::vector<std::uint32_t>> shapes = {
+      {7, 3}, {20, 9, 4}, {50, 40, 30, 10}, {33, 17, 17, 5, 2}};
+  const std::vector<std::vector<bool>> encodings = {
+      {true}, {true, false}, {true, true, false}, {false, true, true, true}};
+  std::mt19937 rng(99);
+  for (std::size_t s = 0; s < shapes.size(); ++s) {
+    CAPTURE(s);
+    const testing::TestModel spec = testing::RandomModel(static_cast<std::uint32_t>(s + 1), shapes[s], encodings[s], 0.7);
+    const auto model = Load(testing::Serialize(spec));
+    Interpreter stored(*model, {ExecutionMode::kAsStored});
+    Interpreter dense(*model, {ExecutionMode::kDense});
+
+    for (int trial = 0; trial < 5; ++trial) {
+      const std::vector<float> x = testing::RandomWeights(rng, shapes[s].front(), 0.0);
+      const std::vector<float> expected = ReferenceForward(spec, x);
+      std::span<const float> out_stored;
+      std::span<const float> out_dense;
+      REQUIRE(stored.Invoke(x, &out_stored).ok());
+      REQUIRE(dense.Invoke(x, &out_dense).ok());
+      REQUIRE(out_stored.size() == expected.size());
+      REQUIRE(out_dense.size() == expected.size());
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        CHECK_MESSAGE(out_stored[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                      "kAsStored output[" << i << "] = " << out_stored[i] << ", reference " << expected[i]);
+        CHECK_MESSAGE(out_dense[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                      "kDense output[" << i << "] = " << out_dense[i] << ", reference " << expected[i]);
+      }
+    }
+  }
+}
+
+TEST_CASE("interpreter layer by layer equals Invoke") {
+  const testing::TestModel spec = testing::RandomModel(5, {30, 20, 10, 4}, {true, false, true}, 0.5);
+  const auto model = Load(testing::Serialize(spec));
+  Interpreter whole(*model);
+  Interpreter stepped(*model);
+  std::mt19937 rng(3);
+  const std::vector<float> x = testing::RandomWeights(rng, 30, 0.0);
+  std::span<const float> expected;
+  REQUIRE(whole.Invoke(x, &expected).ok());
+  std::copy(x.begin(), x.end(), stepped.input().begin());
+  for (std::size_t i = 0; i < model->layer_count(); ++i) stepped.InvokeLayer(i);
+  const std::span<const float> output = stepped.output();
+  REQUIRE(output.size() == expected.size());
+  for (std::size_t i = 0; i < output.size(); ++i) CHECK(output[i] == expected[i]);
+}
+
+TEST_CASE("interpreter rejects a wrong input length") {
+  const auto model = Load(testing::Serialize(testing::RandomModel(1, {6, 4, 2}, {true, false}, 0.5)));
+  Interpreter interpreter(*model);
+  CHECK(interpreter.input().size() == 6);
+  const std::vector<float> short_input(5, 1.0f);
+  std::span<const float> output;
+  const Status status = interpreter.Invoke(short_input, &output);
+  CHECK(status.code() == StatusCode::kInvalidArgument);
+  CHECK(status.message() == "Interpreter::Invoke: input has 5 values, expected the model's input_size = 6");
+}
+
+TEST_CASE("interpreters on one model are independent") {
+  const auto model = Load(testing::Serialize(testing::RandomModel(2, {8, 8, 3}, {true, true}, 0.3)));
+  Interpreter a(*model);
+  Interpreter b(*model);
+  const std::vector<float> x1(8, 1.0f);
+  const std::vector<float> x2(8, -1.0f);
+  std::span<const float> out_a;
+  std::span<const float> out_b;
+  REQUIRE(a.Invoke(x1, &out_a).ok());
+  const std::vector<float> first(out_a.begin(), out_a.end());
+  REQUIRE(b.Invoke(x2, &out_b).ok());
+  for (std::size_t i = 0; i < first.size(); ++i) CHECK(a.output()[i] == first[i]);
+}
+
+TEST_CASE("ArgMax picks the first maximum") {
+  CHECK(ArgMax(std::vector<float>{}) == 0);
+  CHECK(ArgMax(std::vector<float>{-3.0f}) == 0);
+  CHECK(ArgMax(std::vector<float>{1.0f, 5.0f, 2.0f, 5.0f}) == 1);
+  CHECK(ArgMax(std::vector<float>{-1.0f, -0.5f, -2.0f}) == 1);
+}
+
+}  // namespace
+}  // namespace frugal

@@ -1,0 +1,166 @@
+// Every compiled kernel variant against the naive reference on a fixed sweep of edge
+// shapes, with NaN-filled outputs so an element a kernel forgets to write fails.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/reference.h"
+#include "test_model.h"
+
+namespace frugal {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// Kernels and the reference add in different orders, so they agree to a tolerance
+// relative to the sum of |terms|, which bounds the rounding error of any order.
+constexpr double kRelativeTolerance = 1e-5;
+
+// Output rows and input columns: below, at and above the gemv tiles (4 rows, 8 lanes),
+// and the odd tails 1, 2, 3, 5, 7.
+const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 7, 9, 16, 33};
+const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 100};
+// 0 is fully dense, 0.5 half-sparse, 1 an all-zero layer (nnz = 0 in CSR).
+const double kZeroFractions[] = {0.0, 0.5, 0.9, 1.0};
+
+struct Case {
+  std::uint32_t rows;
+  std::uint32_t cols;
+  std::vector<float> weights;  // row-major
+  std::vector<float> x;
+  std::vector<float> bias;
+};
+
+Case MakeCase(std::mt19937& rng, std::uint32_t rows, std::uint32_t cols, double zero_fraction) {
+  Case c{rows, cols, testing::RandomWeights(rng, std::size_t{rows} * cols, zero_fraction), {}, {}};
+  c.x = testing::RandomWeights(rng, cols, 0.0);
+  c.bias = testing::RandomWeights(rng, rows, 0.0);
+  return c;
+}
+
+double TermMagnitude(const Case& c, std::uint32_t r) {
+  double sum = std::fabs(c.bias[r]);
+  for (std::uint32_t k = 0; k < c.cols; ++k) sum += std::fabs(c.weights[std::size_t{r} * c.cols + k] * c.x[k]);
+  return sum;
+}
+
+// Runs `variant` on `c` into a NaN-filled buffer with one guard element past the end.
+std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, bool relu) {
+  std::vector<float> y(c.rows + 1, kNaN);
+  if (variant.encoding == WeightEncoding::kDense) {
+    variant.gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, y.data());
+  } else {
+    const testing::TestLayer csr = testing::CsrLayer("", c.cols, c.rows, c.weights, {}, relu);
+    variant.csrmv(c.rows, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
+                  c.bias.data(), relu, y.data());
+  }
+  return y;
+}
+
+TEST_CASE("kernel variants match the reference on edge shapes") {
+  std::mt19937 rng(12345);
+  int variants_tested = 0;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (!variant.is_available()) {
+      MESSAGE("skipping " << variant.name << ": not supported by this CPU");
+      continue;
+    }
+    ++variants_tested;
+    for (std::uint32_t rows : kRows) {
+      for (std::uint32_t cols : kCols) {
+        for (double zero_fraction : kZeroFractions) {
+          const Case c = MakeCase(rng, rows, cols, zero_fraction);
+          for (bool relu : {false, true}) {
+            std::vector<float> expected(rows);
+            kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
+                                         expected.data());
+            const std::vector<float> y = RunVariant(variant, c, relu);
+            for (std::uint32_t r = 0; r < rows; ++r) {
+              const double tolerance = kRelativeTolerance * TermMagnitude(c, r);
+              const bool close = std::fabs(static_cast<double>(y[r]) - expected[r]) <= tolerance;
+              if (!close) {
+                FAIL_CHECK(variant.name << " rows=" << rows << " cols=" << cols << " zero_fraction=" << zero_fraction
+                                        << " relu=" << relu << ": y[" << r << "] = " << y[r] << ", reference "
+                                        << expected[r] << ", tolerance " << tolerance);
+              }
+            }
+            if (!std::isnan(y[rows])) {
+              FAIL_CHECK(variant.name << " rows=" << rows << " cols=" << cols << " wrote y[" << rows
+                                      << "] past the end");
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(variants_tested >= 2);
+}
+
+TEST_CASE("reference kernels agree with each other") {
+  // The CSR reference on the non-zeros of a matrix equals the dense reference on it.
+  std::mt19937 rng(7);
+  const Case c = MakeCase(rng, 9, 17, 0.6);
+  const testing::TestLayer csr = testing::CsrLayer("", c.cols, c.rows, c.weights, {}, true);
+  std::vector<float> dense(c.rows, kNaN);
+  std::vector<float> sparse(c.rows, kNaN);
+  kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), true, dense.data());
+  kernels::reference::f32_csrmv(c.rows, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
+                                c.bias.data(), true, sparse.data());
+  for (std::uint32_t r = 0; r < c.rows; ++r) CHECK_MESSAGE(dense[r] == sparse[r], "row " << r);
+}
+
+TEST_CASE("CSR empty rows output the activated bias") {
+  // 4 x 3 weights with rows 0 and 2 empty:
+  //   row 0: []            -> activation(bias[0])
+  //   row 1: [2 at col 1]  -> 2 * x[1] + bias[1]
+  //   row 2: []            -> activation(bias[2])
+  //   row 3: [1 at col 0, -1 at col 2]
+  const std::vector<std::uint32_t> row_ptr = {0, 0, 1, 1, 3};
+  const std::vector<std::uint32_t> col_idx = {1, 0, 2};
+  const std::vector<float> values = {2.0f, 1.0f, -1.0f};
+  const std::vector<float> x = {1.0f, 2.0f, 3.0f};
+  const std::vector<float> bias = {-0.75f, 0.5f, 1.25f, 0.0f};
+
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (variant.encoding != WeightEncoding::kCsr || !variant.is_available()) continue;
+    CAPTURE(variant.name);
+    std::vector<float> y(4, kNaN);
+    variant.csrmv(4, row_ptr.data(), col_idx.data(), values.data(), x.data(), bias.data(), false, y.data());
+    CHECK(y[0] == -0.75f);
+    CHECK(y[1] == 4.5f);
+    CHECK(y[2] == 1.25f);
+    CHECK(y[3] == -2.0f);
+
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.csrmv(4, row_ptr.data(), col_idx.data(), values.data(), x.data(), bias.data(), true, y.data());
+    CHECK(y[0] == 0.0f);
+    CHECK(y[1] == 4.5f);
+    CHECK(y[2] == 1.25f);
+    CHECK(y[3] == 0.0f);
+  }
+}
+
+TEST_CASE("kernel list has one scalar variant per encoding") {
+  bool dense = false;
+  bool csr = false;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    const std::string name = variant.name;
+    CHECK((variant.gemv != nullptr) == (variant.encoding == WeightEncoding::kDense));
+    CHECK((variant.csrmv != nullptr) == (variant.encoding == WeightEncoding::kCsr));
+    dense = dense || name == "f32_gemv__scalar";
+    csr = csr || name == "f32_csrmv__scalar";
+  }
+  CHECK(dense);
+  CHECK(csr);
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense).name).rfind("f32_gemv", 0) == 0);
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
+}
+
+}  // namespace
+}  // namespace frugal

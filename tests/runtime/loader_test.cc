@@ -1,0 +1,417 @@
+// Model::FromFile and Model::FromBuffer: a valid model loads with the right description,
+// and every invariant of schema/README.md is rejected with a message naming the field.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "frugal/frugal_model_generated.h"
+#include "frugal/runtime.h"
+#include "test_model.h"
+#include "test_paths.h"
+
+namespace frugal {
+namespace {
+
+using testing::TestModel;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// fc1 (CSR, 4 -> 3, ReLU) with weights
+//   [1 0 2  0]
+//   [0 0 0  0]   <- empty row
+//   [0 3 0 -1]
+// so row_ptr = [0, 2, 2, 4] and col_idx = [0, 2, 1, 3]; then fc2 (dense, 3 -> 2).
+TestModel BaseModel() {
+  TestModel model;
+  model.input_scale = 1.0f / 255.0f;
+  model.class_count = 2;
+  model.layers.push_back(testing::CsrLayer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                           /*relu=*/true));
+  model.layers.push_back(testing::DenseLayer("fc2", 3, 2, {1, 2, 3, 4, 5, 6}, {0.0f, 1.0f}, /*relu=*/false));
+  return model;
+}
+
+Status LoadBuffer(const std::vector<std::uint8_t>& bytes, const LoadOptions& options = {}) {
+  std::unique_ptr<Model> model;
+  return Model::FromBuffer(bytes.data(), bytes.size(), &model, options, "test.frugal");
+}
+
+Status LoadFile(const std::vector<std::uint8_t>& bytes, std::string* path, const LoadOptions& options = {}) {
+  *path = (frugal::testing::ScratchDir() / "loader_case.frugal").string();
+  testing::WriteBytes(*path, bytes);
+  std::unique_ptr<Model> model;
+  return Model::FromFile(*path, &model, options);
+}
+
+// Checks that both loaders reject `bytes` with `code` and a message that starts with the
+// source name and contains `expected`.
+void CheckRejected(const std::vector<std::uint8_t>& bytes, StatusCode code, const std::string& expected) {
+  const Status from_buffer = LoadBuffer(bytes);
+  CHECK(from_buffer.code() == code);
+  CHECK_MESSAGE(from_buffer.message().rfind("test.frugal: ", 0) == 0, from_buffer.message());
+  CHECK_MESSAGE(from_buffer.message().find(expected) != std::string::npos,
+                "message: " << from_buffer.message() << "\nexpected to contain: " << expected);
+
+  std::string path;
+  const Status from_file = LoadFile(bytes, &path);
+  CHECK(from_file.code() == code);
+  CHECK_MESSAGE(from_file.message().rfind(path + ": ", 0) == 0, from_file.message());
+  CHECK_MESSAGE(from_file.message().find(expected) != std::string::npos,
+                "message: " << from_file.message() << "\nexpected to contain: " << expected);
+}
+
+void CheckRejected(const TestModel& model, StatusCode code, const std::string& expected) {
+  CheckRejected(testing::Serialize(model), code, expected);
+}
+
+TEST_CASE("loader accepts a valid model") {
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &model, {}, "base.frugal");
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  CHECK(status.message().empty());
+  CHECK(model->input_size() == 4);
+  CHECK(model->output_size() == 2);
+  CHECK(model->layer_count() == 2);
+  CHECK(model->input_scale() == doctest::Approx(1.0 / 255.0));
+  CHECK(model->class_count() == 2);
+  CHECK(model->producer() == "frugal runtime tests");
+  CHECK(model->source_name() == "base.frugal");
+  CHECK(model->file_bytes() == bytes.size());
+
+  const LayerInfo& fc1 = model->layer(0);
+  CHECK(fc1.name == "fc1");
+  CHECK(fc1.encoding == WeightEncoding::kCsr);
+  CHECK(fc1.activation == Activation::kRelu);
+  CHECK(fc1.stored_values == 4);
+  CHECK(fc1.nonzeros == 4);
+  const LayerInfo& fc2 = model->layer(1);
+  CHECK(fc2.encoding == WeightEncoding::kDense);
+  CHECK(fc2.activation == Activation::kNone);
+  CHECK(fc2.stored_values == 6);
+  CHECK(fc2.nonzeros == 6);
+}
+
+TEST_CASE("loader reads a valid model from a file") {
+  std::string path;
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  const Status written = LoadFile(bytes, &path);
+  REQUIRE_MESSAGE(written.ok(), written.message());
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::FromFile(path, &model).ok());
+  CHECK(model->source_name() == path);
+  CHECK(model->file_bytes() == bytes.size());
+}
+
+TEST_CASE("loader defaults without metadata") {
+  TestModel model = BaseModel();
+  model.omit_metadata = true;
+  const std::vector<std::uint8_t> bytes = testing::Serialize(model);
+  std::unique_ptr<Model> loaded;
+  REQUIRE(Model::FromBuffer(bytes.data(), bytes.size(), &loaded).ok());
+  CHECK(loaded->input_scale() == 1.0f);
+  CHECK(loaded->class_count() == 0);
+}
+
+TEST_CASE("loader counts explicit zeros apart from stored values") {
+  TestModel model = BaseModel();
+  model.layers[1].dense_values = {0, 2, 0, 4, 0, 0};
+  const std::vector<std::uint8_t> bytes = testing::Serialize(model);
+  std::unique_ptr<Model> loaded;
+  REQUIRE(Model::FromBuffer(bytes.data(), bytes.size(), &loaded).ok());
+  CHECK(loaded->layer(1).stored_values == 6);
+  CHECK(loaded->layer(1).nonzeros == 2);
+}
+
+TEST_CASE("loader rejects truncated files") {
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  const std::vector<std::uint8_t> half(bytes.begin(), bytes.begin() + bytes.size() / 2);
+  CheckRejected(half, StatusCode::kInvalidModel, "FlatBuffers verification failed on " + std::to_string(half.size()));
+
+  const std::vector<std::uint8_t> header(bytes.begin(), bytes.begin() + 8);
+  CheckRejected(header, StatusCode::kInvalidModel, "FlatBuffers verification failed on 8 bytes");
+
+  const std::vector<std::uint8_t> three(bytes.begin(), bytes.begin() + 3);
+  CheckRejected(three, StatusCode::kInvalidModel, "file is 3 bytes, too short to be a .frugal model");
+
+  CheckRejected(std::vector<std::uint8_t>(), StatusCode::kInvalidModel, "file is empty");
+}
+
+TEST_CASE("loader rejects another file identifier") {
+  TestModel model = BaseModel();
+  model.file_identifier = "TFL3";
+  CheckRejected(model, StatusCode::kInvalidModel, "file identifier is \"TFL3\", expected \"FRGL\"");
+
+  std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  bytes[4] = 0x01;
+  CheckRejected(bytes, StatusCode::kInvalidModel, "file identifier is \"\\x01RGL\"");
+}
+
+TEST_CASE("loader rejects a file over max_file_bytes") {
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  LoadOptions options;
+  options.max_file_bytes = 16;
+  const Status from_buffer = LoadBuffer(bytes, options);
+  CHECK(from_buffer.code() == StatusCode::kInvalidModel);
+  CHECK_MESSAGE(from_buffer.message().find("over the limit max_file_bytes = 16") != std::string::npos,
+                from_buffer.message());
+  std::string path;
+  const Status from_file = LoadFile(bytes, &path, options);
+  CHECK(from_file.code() == StatusCode::kInvalidModel);
+  CHECK_MESSAGE(from_file.message().find("over the limit max_file_bytes = 16") != std::string::npos,
+                from_file.message());
+}
+
+TEST_CASE("loader rejects tables past max_tables") {
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  LoadOptions options;
+  options.max_tables = 2;
+  const Status status = LoadBuffer(bytes, options);
+  CHECK(status.code() == StatusCode::kInvalidModel);
+  CHECK_MESSAGE(status.message().find("max_tables 2") != std::string::npos, status.message());
+}
+
+TEST_CASE("loader rejects a missing file") {
+  const std::string path = (frugal::testing::ScratchDir() / "no_such_model.frugal").string();
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromFile(path, &model);
+  CHECK(status.code() == StatusCode::kNotFound);
+  CHECK(status.message() == path + ": file not found");
+  CHECK(model == nullptr);
+}
+
+TEST_CASE("loader rejects a directory") {
+  const std::string path = frugal::testing::ScratchDir().string();
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromFile(path, &model);
+  CHECK(status.code() == StatusCode::kIoError);
+  CHECK_MESSAGE(status.message().find("is a directory") != std::string::npos, status.message());
+}
+
+TEST_CASE("loader rejects a misaligned buffer") {
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  std::vector<std::uint8_t> shifted(bytes.size() + 1);
+  std::memcpy(shifted.data() + 1, bytes.data(), bytes.size());
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromBuffer(shifted.data() + 1, bytes.size(), &model, {}, "shifted");
+  CHECK(status.code() == StatusCode::kInvalidArgument);
+  CHECK(status.message() == "shifted: buffer address is not 4-byte aligned");
+}
+
+TEST_CASE("loader rejects model-level fields") {
+  SUBCASE("format_version 2") {
+    TestModel model = BaseModel();
+    model.format_version = 2;
+    CheckRejected(model, StatusCode::kUnsupported,
+                  "format_version = 2 is not supported; this runtime reads version 1");
+  }
+  SUBCASE("format_version 0") {
+    TestModel model = BaseModel();
+    model.format_version = 0;
+    CheckRejected(model, StatusCode::kUnsupported, "format_version = 0 is not supported");
+  }
+  SUBCASE("empty layers") {
+    TestModel model = BaseModel();
+    model.layers.clear();
+    CheckRejected(model, StatusCode::kInvalidModel, "layers is missing or empty");
+  }
+  SUBCASE("missing layers") {
+    TestModel model = BaseModel();
+    model.omit_layers = true;
+    CheckRejected(model, StatusCode::kInvalidModel, "layers is missing or empty");
+  }
+  SUBCASE("class_count mismatch") {
+    TestModel model = BaseModel();
+    model.class_count = 3;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "metadata.class_count = 3 does not match the last layer's output_size = 2 (expected 0 or 2)");
+  }
+  SUBCASE("input_scale 0") {
+    TestModel model = BaseModel();
+    model.input_scale = 0.0f;
+    CheckRejected(model, StatusCode::kInvalidModel, "metadata.input_scale = 0 must be finite and greater than 0");
+  }
+  SUBCASE("input_scale negative") {
+    TestModel model = BaseModel();
+    model.input_scale = -1.0f;
+    CheckRejected(model, StatusCode::kInvalidModel, "metadata.input_scale = -1 must be finite");
+  }
+  SUBCASE("input_scale NaN") {
+    TestModel model = BaseModel();
+    model.input_scale = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "metadata.input_scale = nan must be finite");
+  }
+}
+
+TEST_CASE("loader rejects layer sizes") {
+  SUBCASE("zero input size") {
+    TestModel model = BaseModel();
+    model.layers[0] = testing::DenseLayer("fc1", 0, 3, {}, {0, 0, 0}, true);
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): input_size = 0 must be at least 1");
+  }
+  SUBCASE("zero output size") {
+    TestModel model = BaseModel();
+    model.layers[1] = testing::DenseLayer("fc2", 3, 0, {}, {}, false);
+    model.class_count = 0;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): output_size = 0 must be at least 1");
+  }
+  SUBCASE("mismatched layer sizes") {
+    TestModel model = BaseModel();
+    model.layers[1] = testing::DenseLayer("fc2", 5, 2, std::vector<float>(10, 1.0f), {0, 0}, false);
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): input_size = 5 does not match layer 0's output_size = 3");
+  }
+  SUBCASE("weight count over the index type") {
+    TestModel model = BaseModel();
+    model.layers[0].output_size = 1u << 31;  // 4 x 2^31 = 2^33 weights
+    CheckRejected(model, StatusCode::kUnsupported,
+                  "layer 0 (fc1): input_size x output_size = 8589934592 exceeds the runtime's index limit 4294967295");
+  }
+  SUBCASE("unnamed layer") {
+    TestModel model = BaseModel();
+    model.layers[1].name.clear();
+    model.layers[1].bias = {0};
+    CheckRejected(model, StatusCode::kInvalidModel, ": layer 1: bias has 1 values");
+  }
+}
+
+TEST_CASE("loader rejects bias and activation") {
+  SUBCASE("bias length") {
+    TestModel model = BaseModel();
+    model.layers[1].bias = {0, 0, 0};
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): bias has 3 values, expected output_size = 2");
+  }
+  SUBCASE("bias missing") {
+    TestModel model = BaseModel();
+    model.layers[0].omit_bias = true;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): bias is missing; expected output_size = 3 values");
+  }
+  SUBCASE("bias infinite") {
+    TestModel model = BaseModel();
+    model.layers[1].bias[1] = -kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): bias[1] = -inf is not finite");
+  }
+  SUBCASE("unknown activation") {
+    TestModel model = BaseModel();
+    model.layers[0].activation = 5;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): activation = 5 is not a known value");
+  }
+}
+
+TEST_CASE("loader rejects weights unions") {
+  SUBCASE("missing weights") {
+    TestModel model = BaseModel();
+    model.layers[1].omit_weights = true;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): weights is missing");
+  }
+  SUBCASE("unknown weights type") {
+    TestModel model = BaseModel();
+    model.layers[1].weights_type = 7;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): weights_type = 7 is not a known encoding");
+  }
+}
+
+TEST_CASE("loader rejects dense weights") {
+  SUBCASE("values length") {
+    TestModel model = BaseModel();
+    model.layers[1].dense_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseWeights.values has 5 values, expected output_size x input_size = 6");
+  }
+  SUBCASE("NaN value") {
+    TestModel model = BaseModel();
+    model.layers[1].dense_values[4] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): DenseWeights.values[4] = nan is not finite");
+  }
+  SUBCASE("infinite value") {
+    TestModel model = BaseModel();
+    model.layers[1].dense_values[0] = kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): DenseWeights.values[0] = inf is not finite");
+  }
+}
+
+TEST_CASE("loader rejects CSR weights") {
+  SUBCASE("column index equal to input size") {
+    TestModel model = BaseModel();
+    model.layers[0].col_idx = {0, 4, 1, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.col_idx[1] = 4 (row 0) is out of range [0, 4)");
+  }
+  SUBCASE("decreasing row pointers") {
+    TestModel model = BaseModel();
+    model.layers[0].row_ptr = {0, 2, 1, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.row_ptr[2] = 1 is less than row_ptr[1] = 2");
+  }
+  SUBCASE("row_ptr ends before nnz") {
+    TestModel model = BaseModel();
+    model.layers[0].row_ptr = {0, 2, 2, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.row_ptr[3] = 3 does not equal nnz = 4 (the length of col_idx)");
+  }
+  SUBCASE("row_ptr claims a huge nnz") {
+    TestModel model = BaseModel();
+    model.layers[0].row_ptr = {0, 2, 2, 4000000000u};
+    CheckRejected(model, StatusCode::kInvalidModel, "CsrWeights.row_ptr[3] = 4000000000 does not equal nnz = 4");
+  }
+  SUBCASE("row_ptr[0] not 0") {
+    TestModel model = BaseModel();
+    model.layers[0].row_ptr = {1, 2, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrWeights.row_ptr[0] = 1, expected 0");
+  }
+  SUBCASE("row_ptr length") {
+    TestModel model = BaseModel();
+    model.layers[0].row_ptr = {0, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.row_ptr has 3 entries, expected output_size + 1 = 4");
+  }
+  SUBCASE("unsorted columns") {
+    TestModel model = BaseModel();
+    model.layers[0].col_idx = {2, 0, 1, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.col_idx[1] = 0 (row 0) is not greater than col_idx[0] = 2");
+  }
+  SUBCASE("duplicate columns") {
+    TestModel model = BaseModel();
+    model.layers[0].col_idx = {0, 2, 3, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.col_idx[3] = 3 (row 2) is not greater than col_idx[2] = 3");
+  }
+  SUBCASE("values length") {
+    TestModel model = BaseModel();
+    model.layers[0].csr_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrWeights.values has 3 values, expected nnz = 4 (the length of col_idx)");
+  }
+  SUBCASE("infinite value") {
+    TestModel model = BaseModel();
+    model.layers[0].csr_values[3] = kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrWeights.values[3] = inf is not finite");
+  }
+  SUBCASE("NaN value") {
+    TestModel model = BaseModel();
+    model.layers[0].csr_values[0] = -kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrWeights.values[0] = ");
+    CheckRejected(model, StatusCode::kInvalidModel, "nan is not finite");
+  }
+}
+
+TEST_CASE("loader rejects a vector length past the end of the file") {
+  // Patch the length prefix of fc1's col_idx so it claims 2^28 entries in a tiny file;
+  // the FlatBuffers verifier has to catch this before any semantic check reads it.
+  std::vector<std::uint8_t> bytes = testing::Serialize(BaseModel());
+  const auto* csr = fb::GetModel(bytes.data())->layers()->Get(0)->weights_as_CsrWeights();
+  const auto* length_field = reinterpret_cast<const std::uint8_t*>(csr->col_idx()) ;
+  const std::size_t offset = static_cast<std::size_t>(length_field - bytes.data());
+  const std::uint32_t huge = 1u << 28;
+  std::memcpy(bytes.data() + offset, &huge, sizeof(huge));
+  CheckRejected(bytes, StatusCode::kInvalidModel, "FlatBuffers verification failed");
+}
+
+}  // namespace
+}  // namespace frugal

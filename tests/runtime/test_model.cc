@@ -1,0 +1,120 @@
+// Builds .frugal test buffers with the flatc-generated API.
+#include "test_model.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "frugal/frugal_model_generated.h"
+
+namespace frugal::testing {
+
+TestLayer DenseLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                     std::vector<float> weights, std::vector<float> bias, bool relu) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.dense_values = std::move(weights);
+  layer.bias = std::move(bias);
+  return layer;
+}
+
+TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                   const std::vector<float>& weights, std::vector<float> bias, bool relu) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.csr = true;
+  layer.bias = std::move(bias);
+  layer.row_ptr.push_back(0);
+  for (std::uint32_t r = 0; r < output_size; ++r) {
+    for (std::uint32_t c = 0; c < input_size; ++c) {
+      const float w = weights[static_cast<std::size_t>(r) * input_size + c];
+      if (w != 0.0f) {
+        layer.col_idx.push_back(c);
+        layer.csr_values.push_back(w);
+      }
+    }
+    layer.row_ptr.push_back(static_cast<std::uint32_t>(layer.col_idx.size()));
+  }
+  return layer;
+}
+
+std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction) {
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::bernoulli_distribution zero(zero_fraction);
+  std::vector<float> weights(count);
+  for (float& w : weights) {
+    const float v = value(rng);
+    w = zero(rng) ? 0.0f : v;
+  }
+  return weights;
+}
+
+TestModel RandomModel(std::uint32_t seed, const std::vector<std::uint32_t>& sizes,
+                      const std::vector<bool>& csr, double zero_fraction) {
+  std::mt19937 rng(seed);
+  TestModel model;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    const std::uint32_t in = sizes[i];
+    const std::uint32_t out = sizes[i + 1];
+    std::vector<float> weights = RandomWeights(rng, std::size_t{in} * out, zero_fraction);
+    std::vector<float> bias = RandomWeights(rng, out, 0.0);
+    const bool relu = i + 2 < sizes.size();
+    const std::string name = "fc" + std::to_string(i + 1);
+    model.layers.push_back(csr[i] ? CsrLayer(name, in, out, weights, std::move(bias), relu)
+                                  : DenseLayer(name, in, out, std::move(weights), std::move(bias), relu));
+  }
+  return model;
+}
+
+std::vector<std::uint8_t> Serialize(const TestModel& model) {
+  flatbuffers::FlatBufferBuilder builder;
+  std::vector<flatbuffers::Offset<fb::FullyConnected>> layers;
+  for (const TestLayer& layer : model.layers) {
+    const auto name = builder.CreateString(layer.name);
+    flatbuffers::Offset<void> weights;
+    fb::Weights type = fb::Weights::NONE;
+    if (!layer.omit_weights) {
+      if (layer.csr) {
+        weights = fb::CreateCsrWeightsDirect(builder, &layer.row_ptr, &layer.col_idx, &layer.csr_values).Union();
+        type = fb::Weights::CsrWeights;
+      } else {
+        weights = fb::CreateDenseWeightsDirect(builder, &layer.dense_values).Union();
+        type = fb::Weights::DenseWeights;
+      }
+    }
+    if (layer.weights_type.has_value()) type = static_cast<fb::Weights>(*layer.weights_type);
+    const auto bias = layer.omit_bias ? flatbuffers::Offset<flatbuffers::Vector<float>>()
+                                      : builder.CreateVector(layer.bias);
+    const auto activation = layer.activation.has_value() ? static_cast<fb::Activation>(*layer.activation)
+                                                         : (layer.relu ? fb::Activation::Relu : fb::Activation::None);
+    layers.push_back(fb::CreateFullyConnected(builder, name, layer.input_size, layer.output_size, activation, type,
+                                              weights, bias));
+  }
+  const auto layer_vector = model.omit_layers ? flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::FullyConnected>>>()
+                                              : builder.CreateVector(layers);
+  flatbuffers::Offset<fb::Metadata> metadata;
+  if (!model.omit_metadata) {
+    metadata = fb::CreateMetadataDirect(builder, model.producer.c_str(), model.input_scale, model.class_count,
+                                        "built by the runtime tests");
+  }
+  const auto root = fb::CreateModel(builder, model.format_version, layer_vector, metadata);
+  builder.Finish(root, model.file_identifier.c_str());
+  const std::uint8_t* data = builder.GetBufferPointer();
+  return std::vector<std::uint8_t>(data, data + builder.GetSize());
+}
+
+void WriteBytes(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) throw std::runtime_error(path.string() + ": cannot write the test file");
+}
+
+}  // namespace frugal::testing
