@@ -22,7 +22,7 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // relative to the sum of |terms|, which bounds the rounding error of any order.
 constexpr double kRelativeTolerance = 1e-5;
 
-// Output rows and input columns: below, at and above the gemv tiles (4 rows, 8 lanes),
+// Output rows and input columns: below, at and above the gemv lane count (16),
 // and the odd tails 1, 2, 3, 5, 7.
 const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 7, 9, 16, 33};
 const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 100};
