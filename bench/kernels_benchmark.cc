@@ -1,0 +1,101 @@
+// Google Benchmark of every compiled kernel variant on fully connected shapes of an MNIST
+// MLP, at several fractions of zero weights. The dense kernel's cost does not depend on
+// the zeros, so it runs once per shape.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace {
+
+struct Shape {
+  std::uint32_t rows;
+  std::uint32_t cols;
+};
+
+// 784 -> 300 -> 100 -> 10, the LeNet-300-100 layers.
+constexpr Shape kShapes[] = {{300, 784}, {100, 300}, {10, 100}};
+constexpr double kZeroFractions[] = {0.5, 0.9, 0.95, 0.99};
+
+struct Operands {
+  std::vector<float> x, bias, y;
+  std::vector<float> dense;
+  std::vector<std::uint32_t> row_ptr, col_idx;
+  std::vector<float> values;
+};
+
+Operands MakeOperands(Shape shape, double zero_fraction) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::bernoulli_distribution zero(zero_fraction);
+  Operands op;
+  op.x.resize(shape.cols);
+  for (float& v : op.x) v = value(rng);
+  op.bias.resize(shape.rows);
+  for (float& v : op.bias) v = value(rng);
+  op.y.resize(shape.rows);
+  op.dense.resize(std::size_t{shape.rows} * shape.cols);
+  op.row_ptr.push_back(0);
+  for (std::uint32_t r = 0; r < shape.rows; ++r) {
+    for (std::uint32_t c = 0; c < shape.cols; ++c) {
+      const float w = zero(rng) ? 0.0f : value(rng);
+      op.dense[std::size_t{r} * shape.cols + c] = w;
+      if (w != 0.0f) {
+        op.col_idx.push_back(c);
+        op.values.push_back(w);
+      }
+    }
+    op.row_ptr.push_back(static_cast<std::uint32_t>(op.col_idx.size()));
+  }
+  return op;
+}
+
+void RunGemv(benchmark::State& state, frugal::kernels::GemvFn gemv, Shape shape) {
+  Operands op = MakeOperands(shape, 0.0);
+  for (auto _ : state) {
+    gemv(shape.rows, shape.cols, op.dense.data(), op.x.data(), op.bias.data(), true, op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["weights"] = static_cast<double>(op.dense.size());
+}
+
+void RunCsrmv(benchmark::State& state, frugal::kernels::CsrmvFn csrmv, Shape shape, double zero_fraction) {
+  Operands op = MakeOperands(shape, zero_fraction);
+  for (auto _ : state) {
+    csrmv(shape.rows, op.row_ptr.data(), op.col_idx.data(), op.values.data(), op.x.data(), op.bias.data(), true,
+          op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["nnz"] = static_cast<double>(op.values.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (const frugal::kernels::KernelVariant& variant : frugal::kernels::KernelVariants()) {
+    if (!variant.is_available()) continue;
+    for (Shape shape : kShapes) {
+      std::string dims = "/";  // appended piecewise; "/" + std::string trips GCC 12's -Wrestrict
+      dims += std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+      if (variant.encoding == frugal::WeightEncoding::kDense) {
+        benchmark::RegisterBenchmark((variant.name + dims).c_str(), RunGemv, variant.gemv, shape);
+        continue;
+      }
+      for (double zero_fraction : kZeroFractions) {
+        const std::string name = variant.name + dims + "/zeros:" + std::to_string(static_cast<int>(zero_fraction * 100)) + "%";
+        benchmark::RegisterBenchmark(name.c_str(), RunCsrmv, variant.csrmv, shape, zero_fraction);
+      }
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
