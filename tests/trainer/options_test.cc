@@ -1,0 +1,136 @@
+// Tests of frugal-train's command line: defaults, presets and their overrides, and the
+// one-line errors for bad values.
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "frugal/trainer/options.h"
+
+using frugal::trainer::CommandLine;
+using frugal::trainer::OptimizerKind;
+using frugal::trainer::UsageError;
+
+namespace {
+
+CommandLine Parse(std::vector<std::string> args) { return frugal::trainer::ParseCommandLine(args); }
+
+}  // namespace
+
+TEST_CASE("options: defaults are the demo preset") {
+  const CommandLine defaults = Parse({});
+  const CommandLine demo = Parse({"--preset", "demo"});
+  CHECK(defaults.config.hidden == std::vector<std::size_t>{64, 64});
+  CHECK(defaults.config.batch_size == 64);
+  CHECK(defaults.config.seed == 1);
+  CHECK(defaults.config.class_count == 10);
+  CHECK(defaults.config.input_scale == 1.0 / 255.0);
+  CHECK(defaults.validation == 10000);
+  CHECK(defaults.output == "model.npz");
+  CHECK(defaults.config.optimizer.kind == OptimizerKind::kProximalAdagrad);
+  CHECK(defaults.config.optimizer.learning_rate == demo.config.optimizer.learning_rate);
+  CHECK(defaults.config.optimizer.l1 == demo.config.optimizer.l1);
+  CHECK(defaults.config.optimizer.l1 > 0.0f);
+  CHECK(defaults.config.epochs == demo.config.epochs);
+  CHECK_FALSE(defaults.help);
+}
+
+TEST_CASE("options: values in both spellings") {
+  const CommandLine line = Parse({"--hidden", "32,16,8", "--epochs=3", "--batch-size", "128",
+                                  "--seed", "18446744073709551615", "--learning-rate", "1e-2",
+                                  "--l1", "0", "--l2=0.5", "--initial-accumulator", "0.2",
+                                  "--raw-pixels", "--validation", "0", "--output", "out.npz",
+                                  "--data-dir", "/data", "--classes", "12"});
+  CHECK(line.config.hidden == std::vector<std::size_t>{32, 16, 8});
+  CHECK(line.config.epochs == 3);
+  CHECK(line.config.batch_size == 128);
+  CHECK(line.config.seed == 18446744073709551615ULL);
+  CHECK(line.config.optimizer.learning_rate == 1e-2f);
+  CHECK(line.config.optimizer.l1 == 0.0f);
+  CHECK(line.config.optimizer.l2 == 0.5f);
+  CHECK(line.config.optimizer.initial_accumulator == 0.2f);
+  CHECK(line.config.input_scale == 1.0);
+  CHECK(line.validation == 0);
+  CHECK(line.output == "out.npz");
+  CHECK(line.data_dir == "/data");
+  CHECK(line.config.class_count == 12);
+  CHECK(Parse({"--hidden", "none"}).config.hidden.empty());
+  CHECK(Parse({"--help"}).help);
+  CHECK(Parse({"-h"}).help);
+}
+
+TEST_CASE("options: presets and overrides") {
+  const CommandLine penalty = Parse({"--preset", "tf-l1-penalty"});
+  CHECK(penalty.config.optimizer.kind == OptimizerKind::kSgd);
+  CHECK(penalty.config.optimizer.learning_rate == 1e-3f);
+  CHECK(penalty.config.l1_penalty == 1e-4f);
+  CHECK(penalty.config.optimizer.l1 == 0.0f);
+  CHECK(penalty.config.input_scale == 1.0);
+  CHECK(penalty.config.batch_size == 64);
+  CHECK(penalty.config.epochs == 200);
+
+  const CommandLine proximal = Parse({"--preset", "tf-proximal-adagrad"});
+  CHECK(proximal.config.optimizer.kind == OptimizerKind::kProximalAdagrad);
+  CHECK(proximal.config.optimizer.learning_rate == 1e-3f);
+  CHECK(proximal.config.optimizer.initial_accumulator == 1e-6f);
+  CHECK(proximal.config.optimizer.l1 == 1e-3f);
+  CHECK(proximal.config.optimizer.l2 == 0.0f);
+  CHECK(proximal.config.l1_penalty == 0.0f);
+  CHECK(proximal.config.input_scale == 1.0);
+  CHECK(proximal.config.epochs == 200);
+
+  // Later options override the preset; earlier ones are overridden by it.
+  const CommandLine after = Parse({"--preset", "tf-proximal-adagrad", "--epochs", "3"});
+  CHECK(after.config.epochs == 3);
+  const CommandLine before = Parse({"--epochs", "3", "--preset", "tf-proximal-adagrad"});
+  CHECK(before.config.epochs == 200);
+
+  // Switching the default optimizer to sgd drops the default l1 instead of failing.
+  const CommandLine sgd = Parse({"--optimizer", "sgd"});
+  CHECK(sgd.config.optimizer.kind == OptimizerKind::kSgd);
+  CHECK(sgd.config.optimizer.l1 == 0.0f);
+}
+
+TEST_CASE("options: one-line errors") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--learning-rate", "-0.1"}, "invalid value for --learning-rate: \"-0.1\" must be greater than 0"},
+      {{"--learning-rate", "0"}, "invalid value for --learning-rate: \"0\" must be greater than 0"},
+      {{"--learning-rate", "fast"}, "invalid value for --learning-rate: \"fast\" is not a number"},
+      {{"--learning-rate", "nan"}, "\"nan\" is not a finite float32 number"},
+      {{"--l1", "1e-3x"}, "invalid value for --l1: \"1e-3x\" is not a number"},
+      {{"--l1", "-1"}, "invalid value for --l1: \"-1\" must be 0 or greater"},
+      {{"--batch-size", "0"}, "invalid value for --batch-size: \"0\" is out of range [1, 1048576]"},
+      {{"--batch-size", "-5"}, "invalid value for --batch-size: \"-5\" is not a non-negative integer"},
+      {{"--epochs", "2.5"}, "invalid value for --epochs: \"2.5\" is not a non-negative integer"},
+      {{"--hidden", "64,,64"}, "invalid value for --hidden: \"\" is not a non-negative integer"},
+      {{"--hidden", "64,0"}, "invalid value for --hidden: \"0\" is out of range"},
+      {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-adagrad"},
+      {{"--preset", "fast"}, "invalid value for --preset: \"fast\""},
+      {{"--frobnicate"}, "unknown option \"--frobnicate\""},
+      {{"data.idx"}, "unknown option \"data.idx\""},
+      {{"--epochs"}, "option --epochs requires a value"},
+      {{"--raw-pixels=1"}, "option --raw-pixels takes no value"},
+      {{"--optimizer", "sgd", "--l1", "1e-4"}, "--l1 and --l2 apply only to --optimizer proximal-adagrad"},
+  };
+  for (const Case& test : cases) {
+    INFO(test.args[0]);
+    CHECK_THROWS_WITH_AS(Parse(test.args), doctest::Contains(test.message), UsageError);
+  }
+}
+
+TEST_CASE("options: help names every option") {
+  const std::string help = frugal::trainer::HelpText();
+  for (const char* option :
+       {"--data-dir", "--train-images", "--train-labels", "--test-images", "--test-labels",
+        "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
+        "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
+        "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
+        "--output", "--help"}) {
+    INFO(option);
+    CHECK(help.find(option) != std::string::npos);
+  }
+}

@@ -1,0 +1,115 @@
+// Per-epoch evaluation and its JSON and text reports.
+#include "frugal/trainer/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+namespace frugal::trainer {
+namespace {
+
+nlohmann::ordered_json CountJson(std::size_t num, std::size_t nonzero) {
+  nlohmann::ordered_json count;
+  count["num"] = num;
+  count["numNz"] = nonzero;
+  return count;
+}
+
+}  // namespace
+
+LossAndError Evaluate(const Mlp& model, const DataView& data, std::size_t chunk_size) {
+  LossAndError result;
+  if (data.count == 0) return result;
+  Eigen::MatrixXf inputs;
+  Eigen::MatrixXf logits;
+  double loss_sum = 0.0;
+  std::size_t errors = 0;
+  for (std::size_t first = 0; first < data.count; first += chunk_size) {
+    const std::size_t count = std::min(chunk_size, data.count - first);
+    GatherInputs(model, data.pixels, {}, first, count, inputs);
+    Forward(model, inputs, logits);
+    loss_sum += SumCrossEntropy(logits, std::span(data.labels + first, count), &errors);
+  }
+  result.cross_entropy = loss_sum / static_cast<double>(data.count);
+  result.error_rate = static_cast<double>(errors) / static_cast<double>(data.count);
+  return result;
+}
+
+std::vector<NonzeroCount> CountNonzero(const Mlp& model, float threshold) {
+  std::vector<NonzeroCount> counts;
+  const auto count = [&](const std::string& name, const float* values, Eigen::Index size) {
+    NonzeroCount entry;
+    entry.name = name;
+    entry.num = static_cast<std::size_t>(size);
+    for (Eigen::Index i = 0; i < size; ++i) entry.nonzero += std::fabs(values[i]) > threshold;
+    counts.push_back(entry);
+  };
+  for (const DenseLayer& layer : model.layers) {
+    count(layer.name + "/kernel", layer.kernel.data(), layer.kernel.size());
+    count(layer.name + "/bias", layer.bias.data(), layer.bias.size());
+  }
+  return counts;
+}
+
+std::string MeasureTestJson(const EpochMetrics& metrics) {
+  nlohmann::ordered_json line;
+  line["event"] = "measure_test";
+  line["epochAfter"] = metrics.epoch;
+  line["ent_train"] = metrics.train.cross_entropy;
+  line["inacc_train"] = metrics.train.error_rate;
+  if (metrics.test) {
+    line["ent_test"] = metrics.test->cross_entropy;
+    line["inacc_test"] = metrics.test->error_rate;
+  }
+  if (metrics.validation) {
+    line["ent_val"] = metrics.validation->cross_entropy;
+    line["inacc_val"] = metrics.validation->error_rate;
+  }
+  nlohmann::ordered_json nonzero = nlohmann::ordered_json::object();
+  std::size_t total = 0;
+  std::size_t total_nonzero = 0;
+  for (const NonzeroCount& count : metrics.nonzero) {
+    nonzero[count.name] = CountJson(count.num, count.nonzero);
+    total += count.num;
+    total_nonzero += count.nonzero;
+  }
+  nonzero["total"] = CountJson(total, total_nonzero);
+  line["num_nonzero"] = std::move(nonzero);
+  line["seconds"] = metrics.train_seconds;
+  // nlohmann prints doubles with 17 significant digits, enough to round-trip; NaN and
+  // infinity become null, which the trainer never reaches because it stops on them.
+  return line.dump();
+}
+
+std::string ProgressLine(const EpochMetrics& metrics) {
+  std::size_t total = 0;
+  std::size_t total_nonzero = 0;
+  for (const NonzeroCount& count : metrics.nonzero) {
+    total += count.num;
+    total_nonzero += count.nonzero;
+  }
+  char text[512];
+  int length = std::snprintf(text, sizeof text,
+                             "epoch %zu: step loss %.4f, train loss %.4f error %.2f%%",
+                             metrics.epoch, metrics.mean_batch_loss, metrics.train.cross_entropy,
+                             100.0 * metrics.train.error_rate);
+  const auto append = [&](const char* format, auto... values) {
+    if (length >= 0 && static_cast<std::size_t>(length) < sizeof text) {
+      length += std::snprintf(text + length, sizeof text - static_cast<std::size_t>(length), format,
+                              values...);
+    }
+  };
+  if (metrics.validation) {
+    append(", val error %.2f%%", 100.0 * metrics.validation->error_rate);
+  }
+  if (metrics.test) append(", test error %.2f%%", 100.0 * metrics.test->error_rate);
+  append(", non-zero %zu/%zu (%.1f%%), %.2f s train + %.2f s eval", total_nonzero, total,
+         total == 0 ? 0.0 : 100.0 * static_cast<double>(total_nonzero) / static_cast<double>(total),
+         metrics.train_seconds, metrics.evaluate_seconds);
+  return text;
+}
+
+}  // namespace frugal::trainer

