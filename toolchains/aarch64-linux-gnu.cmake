@@ -11,9 +11,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# qemu-user takes its options from the environment here, so that the emulator
+# command has no dash arguments that a wrapping `cmake -P` script would take as its own.
 find_program(FRUGAL_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(FRUGAL_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR "${FRUGAL_QEMU_AARCH64};-L;/usr/aarch64-linux-gnu")
+  set(CMAKE_CROSSCOMPILING_EMULATOR "env;QEMU_LD_PREFIX=/usr/aarch64-linux-gnu;${FRUGAL_QEMU_AARCH64}")
 endif()
 
 set(FRUGAL_RUNTIME_ONLY ON CACHE BOOL "Cross builds contain the runtime and its tools only")

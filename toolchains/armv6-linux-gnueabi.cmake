@@ -18,9 +18,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# qemu-user takes its options from the environment here, so that the emulator
+# command has no dash arguments that a wrapping `cmake -P` script would take as its own.
 find_program(FRUGAL_QEMU_ARM NAMES qemu-arm-static qemu-arm)
 if(FRUGAL_QEMU_ARM)
-  set(CMAKE_CROSSCOMPILING_EMULATOR "${FRUGAL_QEMU_ARM};-cpu;arm1176")
+  set(CMAKE_CROSSCOMPILING_EMULATOR "env;QEMU_CPU=arm1176;${FRUGAL_QEMU_ARM}")
 endif()
 
 set(FRUGAL_RUNTIME_ONLY ON CACHE BOOL "Cross builds contain the runtime and its tools only")
