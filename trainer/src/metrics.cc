@@ -79,8 +79,8 @@ std::string MeasureTestJson(const EpochMetrics& metrics) {
   nonzero["total"] = CountJson(total, total_nonzero);
   line["num_nonzero"] = std::move(nonzero);
   line["seconds"] = metrics.train_seconds;
-  // nlohmann prints doubles with 17 significant digits, enough to round-trip; NaN and
-  // infinity become null, which the trainer never reaches because it stops on them.
+  // nlohmann::json writes the shortest decimal that reads back as the same double. It
+  // writes NaN and infinity as null, but Train stops before reporting a non-finite loss.
   return line.dump();
 }
 

@@ -88,7 +88,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch) {
   ValidateConfig(config);
   if (data.train.count == 0) throw TrainerError("training data is empty");
-  if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 examples");
+  if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
   CheckLabelRange(data.train, config.class_count, "training");
   CheckLabelRange(data.validation, config.class_count, "validation");
   CheckLabelRange(data.test, config.class_count, "test");

@@ -32,7 +32,7 @@ struct Dataset {
   std::vector<std::uint8_t> pixels;  // count * features bytes
   std::vector<std::uint8_t> labels;  // count bytes
 
-  // Examples [first, first + count). The range must lie inside the dataset.
+  // Examples [first, first + view_count). The range must lie inside the dataset.
   DataView View(std::size_t first, std::size_t view_count) const;
   DataView All() const { return View(0, count); }
 };

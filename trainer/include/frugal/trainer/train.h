@@ -36,7 +36,7 @@ struct TrainData {
 };
 
 // One line summarising the run for the checkpoint, such as
-// "proximal-adagrad lr=0.05 l1=0.0001 l2=0 initial_accumulator=0.1, 5 epochs, batch 64, seed 1".
+// "proximal-adagrad lr=0.05 l1=5e-05 l2=0 initial_accumulator=0.0001, 5 epochs, batch 64, seed 1".
 std::string DescribeRun(const TrainConfig& config);
 
 // Trains a new model from `config.seed` and calls `on_epoch` after every epoch. The
