@@ -1,0 +1,121 @@
+// Checkpoint (.npz, docs/checkpoint.md) to .frugal conversion: validation, pruning by
+// threshold, per-layer choice of dense or CSR weights, and the FlatBuffer itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "frugal/npz.h"
+
+namespace frugal::converter {
+
+// Thrown for a checkpoint that cannot be converted or an output that cannot be written.
+// The message names the file, the array or field and the value, for example
+// "model.npz: dense_2/kernel[13, 7] = nan".
+class ConvertError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Activation { kNone, kRelu };
+enum class Encoding { kDense, kCsr };
+enum class EncodingPolicy { kAuto, kDense, kCsr };
+
+// One fully connected layer, already in the .frugal orientation: the transpose of the
+// checkpoint's Keras kernel.
+struct Layer {
+  std::string name;
+  Activation activation = Activation::kNone;
+  std::uint32_t input_size = 0;
+  std::uint32_t output_size = 0;
+  std::vector<float> weights;  // row-major [output_size, input_size]: weights[r * input_size + c]
+  std::vector<float> bias;     // output_size values
+};
+
+// A validated checkpoint: sizes chain from layer to layer and every value is finite.
+struct Checkpoint {
+  std::uint32_t input_size = 0;
+  float input_scale = 1.0f;
+  std::uint32_t class_count = 0;  // 0, or the last layer's output_size
+  std::string producer;           // the tool that wrote the checkpoint, may be empty
+  std::string description;
+  std::vector<Layer> layers;
+};
+
+// Reads and validates a checkpoint. Throws ConvertError naming `path` on any problem.
+Checkpoint ReadCheckpoint(const std::string& path);
+
+// Validates an archive already in memory; `source` names it in messages.
+Checkpoint ParseCheckpoint(const npz::Archive& archive, const std::string& source);
+
+// Compressed sparse rows of a row-major matrix, in the .frugal CsrWeights layout.
+struct CsrMatrix {
+  std::vector<std::uint32_t> row_ptr;  // rows + 1 entries, row_ptr[0] = 0
+  std::vector<std::uint32_t> col_idx;  // strictly increasing within each row
+  std::vector<float> values;           // no exact zeros
+};
+
+// Packs every value that is not exactly 0.0f (or -0.0f). `weights` holds rows * cols
+// values in row-major order.
+CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
+
+// Bytes of a layer's weight arrays in each encoding, not counting the bias or the
+// FlatBuffer's own few bytes of vector lengths and tables: dense stores rows * cols
+// floats, CSR stores rows + 1 row pointers plus one column index and one float per nonzero.
+std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols);
+std::uint64_t CsrWeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
+
+// kAuto picks CSR exactly when CsrWeightBytes < DenseWeightBytes, that is for a density
+// below about one half.
+// NOTE: this counts bytes, not time. A measured cost model may prefer dense kernels at
+// densities where CSR is smaller.
+Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols,
+                        std::uint64_t nonzeros);
+
+struct ConvertOptions {
+  // Weights with |w| <= threshold become exact zeros before encoding; biases are kept.
+  // 0 drops only exact zeros. Must be finite and >= 0.
+  float threshold = 0.0f;
+  EncodingPolicy encoding = EncodingPolicy::kAuto;
+  // Replaces the checkpoint's description in the metadata when set.
+  std::optional<std::string> description;
+};
+
+// What Convert did with one layer, for the report.
+struct LayerSummary {
+  std::string name;
+  std::uint32_t rows = 0;     // output_size
+  std::uint32_t columns = 0;  // input_size
+  std::uint64_t nonzeros = 0;
+  Encoding encoding = Encoding::kDense;
+  std::uint64_t bytes = 0;  // weight arrays in the chosen encoding plus the bias
+};
+
+struct Conversion {
+  std::vector<std::uint8_t> buffer;  // the .frugal file
+  std::vector<LayerSummary> layers;
+  std::size_t dense_file_bytes = 0;  // size of the same model with every layer dense
+};
+
+// Builds the .frugal FlatBuffer and checks it with the runtime's loader, so a converter
+// bug cannot produce a file that frugal-run rejects. `output_name` names the result in
+// messages. Throws ConvertError.
+Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options,
+                   const std::string& output_name);
+
+// Reads `input`, converts it and writes `output` atomically: on any error no output file
+// is created and an existing one is left unchanged.
+Conversion ConvertFile(const std::string& input, const std::string& output,
+                       const ConvertOptions& options);
+
+// The per-layer table and totals that frugal-convert prints.
+std::string FormatSummary(const Conversion& conversion);
+
+const char* EncodingName(Encoding encoding);
+
+}  // namespace frugal::converter
