@@ -695,10 +695,12 @@ Array ParseNpy(const std::string& bytes, const std::string& path, const std::str
   array.name = member.substr(0, member.size() - 4);  // without ".npy"
   std::uint64_t count = 1;
   for (const PyValue& dimension : shape_value->items) {
-    if (dimension.kind != PyValue::Kind::kInteger ||
-        dimension.integer > std::numeric_limits<std::size_t>::max()) {
-      FailMember(path, member, "shape entry " + DescribeValue(dimension) +
-                                   " is not a non-negative integer");
+    if (dimension.kind != PyValue::Kind::kInteger) {
+      FailMember(path, member, "shape entry " + DescribeValue(dimension) + " is not a non-negative integer");
+    }
+    if (dimension.integer > std::numeric_limits<std::size_t>::max()) {
+      FailMember(path, member, "shape entry " + dimension.text + " is out of range [0, " +
+                                   std::to_string(std::numeric_limits<std::size_t>::max()) + "]");
     }
     array.shape.push_back(static_cast<std::size_t>(dimension.integer));
     if (!CheckedMultiply(count, dimension.integer, &count)) {

@@ -368,7 +368,8 @@ TEST_CASE("npz rejects corrupt ZIP structures") {
   cases.push_back({"directory past the end", bytes, "central directory ["});
 
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    const std::string what = c.what;
+    CAPTURE(what);
     WriteFile(bad, c.bytes);
     const doctest::String error = ErrorOf([&] { frugal::npz::Read(bad.string()); });
     CHECK(error == doctest::Contains(bad.string().c_str()));
@@ -440,7 +441,9 @@ TEST_CASE("npz rejects malformed .npy members") {
       {"extra data", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(28, '\0')),
        "holds 28 data bytes, but shape (2, 3) of <f4 needs 24"},
       {"overflowing shape",
-       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", six_floats),
+       // Each dimension fits a 32-bit size_t; the product does not fit 64 bits.
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967295, 4294967295, 4294967295), }",
+               six_floats),
        "has more than 2^64 elements"},
       {"structured dtype", MakeNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", "abcd"),
        "dtype a structured dtype is not supported"},
@@ -459,7 +462,8 @@ TEST_CASE("npz rejects malformed .npy members") {
       {"header past the end", std::string("\x93NUMPY\x01\x00\xff\x00{}", 12), "header length 255 runs past"},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    const std::string what = c.what;
+    CAPTURE(what);
     const fs::path path = ArchiveWithNpyMember(dir, c.npy);
     const doctest::String error = ErrorOf([&] { frugal::npz::Read(path.string()); });
     CHECK(error == doctest::Contains((path.string() + ": member m.npy: ").c_str()));
