@@ -27,6 +27,7 @@ struct PlannedLayer {
   const float* csr_values = nullptr;
   kernels::GemvFn gemv = nullptr;
   kernels::CsrmvFn csrmv = nullptr;
+  const char* kernel_name = "";
   const float* x = nullptr;
   float* y = nullptr;
 };
@@ -94,6 +95,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding);
     layer.gemv = kernel.gemv;
     layer.csrmv = kernel.csrmv;
+    layer.kernel_name = kernel.name;
 
     float* hidden_out = (i % 2 == 0) ? impl.ping.data() : impl.pong.data();
     const float* hidden_in = (i % 2 == 0) ? impl.pong.data() : impl.ping.data();
@@ -107,6 +109,17 @@ Interpreter::~Interpreter() = default;
 std::span<float> Interpreter::input() { return impl_->input; }
 
 std::span<const float> Interpreter::output() const { return impl_->output; }
+
+std::string_view Interpreter::kernel_name(std::size_t i) const {
+  assert(i < impl_->layers.size());
+  return impl_->layers[i].kernel_name;
+}
+
+std::size_t Interpreter::buffer_bytes() const {
+  std::size_t floats = impl_->input.size() + impl_->output.size() + impl_->ping.size() + impl_->pong.size();
+  for (const std::vector<float>& weights : impl_->expanded_weights) floats += weights.size();
+  return floats * sizeof(float);
+}
 
 void Interpreter::InvokeLayer(std::size_t i) {
   assert(i < impl_->layers.size());

@@ -131,6 +131,12 @@ class Interpreter {
   // used by profilers to time layers one by one. Layers must run in order.
   void InvokeLayer(std::size_t i);
 
+  // Read-only facts for profilers: the name of the kernel variant that layer `i` runs
+  // (for example "f32_csrmv__scalar"), and the bytes of the buffers this interpreter
+  // allocated (activations, plus the dense copies of CSR layers in kDense).
+  std::string_view kernel_name(std::size_t i) const;
+  std::size_t buffer_bytes() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
