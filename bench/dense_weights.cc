@@ -1,0 +1,36 @@
+// Expands the layers of a verified .frugal buffer into dense matrices.
+#include "dense_weights.h"
+
+#include "frugal/frugal_model_generated.h"
+
+namespace frugal::bench {
+
+std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t size) {
+  (void)size;  // the buffer was verified against its size when the model was loaded
+  const fb::Model* model = fb::GetModel(data);
+  std::vector<DenseLayer> layers;
+  for (const fb::FullyConnected* source : *model->layers()) {
+    DenseLayer layer;
+    layer.rows = source->output_size();
+    layer.cols = source->input_size();
+    layer.relu = source->activation() == fb::Activation::Relu;
+    layer.bias.assign(source->bias()->begin(), source->bias()->end());
+    layer.weights.assign(std::size_t{layer.rows} * layer.cols, 0.0f);
+    if (const fb::DenseWeights* dense = source->weights_as_DenseWeights()) {
+      layer.weights.assign(dense->values()->begin(), dense->values()->end());
+    } else if (const fb::CsrWeights* csr = source->weights_as_CsrWeights()) {
+      const auto& row_ptr = *csr->row_ptr();
+      const auto& col_idx = *csr->col_idx();
+      const auto& values = *csr->values();
+      for (std::uint32_t r = 0; r < layer.rows; ++r) {
+        for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+          layer.weights[std::size_t{r} * layer.cols + col_idx[k]] = values[k];
+        }
+      }
+    }
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+}  // namespace frugal::bench
