@@ -23,10 +23,17 @@ using CsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr,
                          const std::uint32_t* col_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
+// Instruction set a variant was compiled for.
+enum class Isa {
+  kScalar,   // portable C++, compiled at the toolchain's baseline
+  kAvx2,     // x86-64 AVX2 with FMA3
+  kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
+};
+
 // One compiled kernel. Exactly one of gemv and csrmv is set, matching `encoding`.
-// SIMD variants (NEON, AVX2) are added as further entries with their own is_available.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
+  Isa isa;
   WeightEncoding encoding;
   GemvFn gemv;
   CsrmvFn csrmv;
@@ -36,14 +43,29 @@ struct KernelVariant {
 // Every variant compiled into this build, best first within each encoding.
 std::span<const KernelVariant> KernelVariants();
 
-// The first variant for `encoding` that the running CPU supports. Never null, because
-// the scalar variants are always built and always available.
-const KernelVariant& SelectKernel(WeightEncoding encoding);
+// The first variant for `encoding` that the running CPU supports, or the scalar variant
+// when `scalar_only` is set. Always succeeds, because the scalar variants are always
+// built and always available.
+const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only = false);
 
 void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                       const float* bias, bool relu, float* y);
 void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
                        const std::uint32_t* col_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
+
+// Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
+void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                       const float* bias, bool relu, float* y);
+void f32_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr,
+                     const std::uint32_t* col_idx, const float* values, const float* x,
+                     const float* bias, bool relu, float* y);
+
+// Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
+void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
+                          const float* x, const float* bias, bool relu, float* y);
+void f32_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr,
+                        const std::uint32_t* col_idx, const float* values, const float* x,
+                        const float* bias, bool relu, float* y);
 
 }  // namespace frugal::kernels

@@ -22,12 +22,16 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // relative to the sum of |terms|, which bounds the rounding error of any order.
 constexpr double kRelativeTolerance = 1e-5;
 
-// Output rows and input columns: below, at and above the gemv lane count (16),
-// and the odd tails 1, 2, 3, 5, 7.
-const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 7, 9, 16, 33};
-const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 100};
-// 0 is fully dense, 0.5 half-sparse, 1 an all-zero layer (nnz = 0 in CSR).
+// Output rows and input columns below, at and above the SIMD kernels' row tile (4) and
+// column steps (4, 8 and 16). The odd tails 1, 2, 3, 5, 7 and the MNIST layer sizes 64,
+// 300 and 784 are in the sweep too.
+const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 64, 300};
+const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 784};
+// 0 is fully dense, 0.5 half-sparse, 1 an all-zero layer (nnz = 0 in CSR, every row empty).
 const double kZeroFractions[] = {0.0, 0.5, 0.9, 1.0};
+// NaN-filled elements past the end of y. A SIMD kernel stores at most 4 floats at a time,
+// so 4 guards catch any store past the end.
+constexpr std::uint32_t kGuard = 4;
 
 struct Case {
   std::uint32_t rows;
@@ -37,6 +41,8 @@ struct Case {
   std::vector<float> bias;
 };
 
+// Every buffer has exactly the length the kernel contract names, because no kernel reads
+// past its inputs (kernels.h), so a sanitizer build catches any over-read.
 Case MakeCase(std::mt19937& rng, std::uint32_t rows, std::uint32_t cols, double zero_fraction) {
   Case c{rows, cols, testing::RandomWeights(rng, std::size_t{rows} * cols, zero_fraction), {}, {}};
   c.x = testing::RandomWeights(rng, cols, 0.0);
@@ -50,56 +56,99 @@ double TermMagnitude(const Case& c, std::uint32_t r) {
   return sum;
 }
 
-// Runs `variant` on `c` into a NaN-filled buffer with one guard element past the end.
-std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, bool relu) {
-  std::vector<float> y(c.rows + 1, kNaN);
+// Runs `variant` on `c` into a NaN-filled buffer with kGuard elements past the end.
+std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, const testing::TestLayer& csr,
+                              bool relu) {
+  std::vector<float> y(c.rows + kGuard, kNaN);
   if (variant.encoding == WeightEncoding::kDense) {
     variant.gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, y.data());
   } else {
-    const testing::TestLayer csr = testing::CsrLayer("", c.cols, c.rows, c.weights, {}, relu);
     variant.csrmv(c.rows, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
                   c.bias.data(), relu, y.data());
   }
   return y;
 }
 
+// Compares one variant's output with the reference and reports the first mismatch only,
+// so a broken kernel prints one line per shape, not one per element.
+void CheckAgainstReference(const kernels::KernelVariant& variant, const Case& c, double zero_fraction, bool relu,
+                           const std::vector<float>& expected, const std::vector<float>& y) {
+  for (std::uint32_t r = 0; r < c.rows; ++r) {
+    const double tolerance = kRelativeTolerance * TermMagnitude(c, r);
+    if (!(std::fabs(static_cast<double>(y[r]) - expected[r]) <= tolerance)) {
+      FAIL_CHECK(std::string(variant.name) << " rows=" << c.rows << " cols=" << c.cols << " zero_fraction=" << zero_fraction
+                              << " relu=" << relu << ": y[" << r << "] = " << y[r] << ", reference " << expected[r]
+                              << ", tolerance " << tolerance);
+      return;
+    }
+  }
+  for (std::uint32_t g = 0; g < kGuard; ++g) {
+    if (!std::isnan(y[c.rows + g])) {
+      FAIL_CHECK(std::string(variant.name) << " rows=" << c.rows << " cols=" << c.cols << " wrote y[" << c.rows + g
+                              << "] past the end");
+      return;
+    }
+  }
+}
+
+#if defined(FRUGAL_KERNELS_AVX2)
+// Asks the CPU directly rather than through the variants' own is_available checks.
+bool CpuHasAvx2Fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#endif
+
 TEST_CASE("kernel variants match the reference on edge shapes") {
-  std::mt19937 rng(12345);
-  int variants_tested = 0;
+  std::vector<const kernels::KernelVariant*> variants;
+  std::string tested_names;
   for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
     if (!variant.is_available()) {
       MESSAGE("skipping " << variant.name << ": not supported by this CPU");
       continue;
     }
-    ++variants_tested;
-    for (std::uint32_t rows : kRows) {
-      for (std::uint32_t cols : kCols) {
-        for (double zero_fraction : kZeroFractions) {
-          const Case c = MakeCase(rng, rows, cols, zero_fraction);
-          for (bool relu : {false, true}) {
-            std::vector<float> expected(rows);
-            kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
-                                         expected.data());
-            const std::vector<float> y = RunVariant(variant, c, relu);
-            for (std::uint32_t r = 0; r < rows; ++r) {
-              const double tolerance = kRelativeTolerance * TermMagnitude(c, r);
-              const bool close = std::fabs(static_cast<double>(y[r]) - expected[r]) <= tolerance;
-              if (!close) {
-                FAIL_CHECK(variant.name << " rows=" << rows << " cols=" << cols << " zero_fraction=" << zero_fraction
-                                        << " relu=" << relu << ": y[" << r << "] = " << y[r] << ", reference "
-                                        << expected[r] << ", tolerance " << tolerance);
-              }
-            }
-            if (!std::isnan(y[rows])) {
-              FAIL_CHECK(variant.name << " rows=" << rows << " cols=" << cols << " wrote y[" << rows
-                                      << "] past the end");
-            }
+    variants.push_back(&variant);
+    tested_names += std::string(" ") + variant.name;
+  }
+  MESSAGE("kernel variants tested:" << tested_names);
+
+  std::mt19937 rng(12345);
+  for (std::uint32_t rows : kRows) {
+    for (std::uint32_t cols : kCols) {
+      for (double zero_fraction : kZeroFractions) {
+        const Case c = MakeCase(rng, rows, cols, zero_fraction);
+        const testing::TestLayer csr = testing::CsrLayer("", cols, rows, c.weights, {}, false);
+        for (bool relu : {false, true}) {
+          std::vector<float> expected(rows);
+          kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
+                                       expected.data());
+          for (const kernels::KernelVariant* variant : variants) {
+            CheckAgainstReference(*variant, c, zero_fraction, relu, expected, RunVariant(*variant, c, csr, relu));
           }
         }
       }
     }
   }
-  CHECK(variants_tested >= 2);
+
+  // A build that compiled an ISA's kernels must have tested both of them: a variant
+  // missing from the list, or an availability check that is wrong, fails here.
+  auto tested = [&](kernels::Isa isa, WeightEncoding encoding) {
+    for (const kernels::KernelVariant* variant : variants) {
+      if (variant->isa == isa && variant->encoding == encoding) return true;
+    }
+    return false;
+  };
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDense));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsr));
+#if defined(FRUGAL_KERNELS_NEONFMA)
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemv ran");
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON csrmv ran");
+#endif
+#if defined(FRUGAL_KERNELS_AVX2)
+  if (CpuHasAvx2Fma()) {
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kDense), "the CPU has AVX2, but no AVX2 gemv ran");
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kCsr), "the CPU has AVX2, but no AVX2 csrmv ran");
+  } else {
+    MESSAGE("AVX2 kernels were compiled, but this CPU lacks AVX2 or FMA; they were not run");
+  }
+#endif
 }
 
 TEST_CASE("reference kernels agree with each other") {
@@ -160,6 +209,22 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
   CHECK(csr);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense).name).rfind("f32_gemv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense, /*scalar_only=*/true).name) == "f32_gemv__scalar");
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr, /*scalar_only=*/true).name) == "f32_csrmv__scalar");
+}
+
+TEST_CASE("dispatch picks the first available variant") {
+  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr}) {
+    const kernels::KernelVariant* first = nullptr;
+    for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+      if (variant.encoding == encoding && variant.is_available()) {
+        first = &variant;
+        break;
+      }
+    }
+    REQUIRE(first != nullptr);
+    CHECK(&kernels::SelectKernel(encoding) == first);
+  }
 }
 
 }  // namespace
