@@ -10,7 +10,7 @@ install(TARGETS frugal_runtime EXPORT frugalTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES "${PROJECT_SOURCE_DIR}/runtime/include/frugal/runtime.h"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/frugal)
-foreach(tool frugal-run frugal-bench)
+foreach(tool frugal-run frugal-bench frugal-convert frugal-train)
   if(TARGET ${tool})
     install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
