@@ -7,7 +7,7 @@ packages=(
   cmake make g++ pkg-config ca-certificates
   libeigen3-dev libflatbuffers-dev flatbuffers-compiler
   doctest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev
-  npm
+  npm jq gnuplot-nox libxnnpack-dev libpthreadpool-dev
 )
 # Extra groups, added by flags: cross compilers and qemu for the board builds.
 for arg in "$@"; do
