@@ -5,7 +5,9 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "frugal/runtime.h"
@@ -44,6 +46,13 @@ std::vector<float> ExpandToDense(const internal::LayerView& layer) {
   return dense;
 }
 
+// Whether options or the FRUGAL_SCALAR_KERNELS=1 environment variable request the scalar kernels.
+bool ScalarKernelsOnly(const InterpreterOptions& options) {
+  if (options.scalar_kernels_only) return true;
+  const char* value = std::getenv("FRUGAL_SCALAR_KERNELS");
+  return value != nullptr && std::string_view(value) == "1";
+}
+
 }  // namespace
 
 // Activations live in two ping-pong buffers sized to the largest hidden layer: layer i
@@ -74,6 +83,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
   impl.ping.assign(hidden_max, 0.0f);
   impl.pong.assign(views.size() > 2 ? hidden_max : 0, 0.0f);
 
+  const bool scalar_only = ScalarKernelsOnly(options);
   impl.layers.resize(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const internal::LayerView& view = views[i];
@@ -92,7 +102,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
       layer.encoding = WeightEncoding::kDense;
       layer.dense_values = impl.expanded_weights.back().data();
     }
-    const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding);
+    const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding, scalar_only);
     layer.gemv = kernel.gemv;
     layer.csrmv = kernel.csrmv;
     layer.kernel_name = kernel.name;

@@ -4,11 +4,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <memory>
+#include <span>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "frugal/runtime.h"
 #include "kernels/kernels.h"
 #include "kernels/reference.h"
 #include "test_model.h"
@@ -224,6 +228,54 @@ TEST_CASE("dispatch picks the first available variant") {
     }
     REQUIRE(first != nullptr);
     CHECK(&kernels::SelectKernel(encoding) == first);
+  }
+}
+
+// Runs `model` layer by layer with the variants SelectKernel picks, as the interpreter should.
+std::vector<float> ForwardWithSelectedKernels(const testing::TestModel& model, std::vector<float> x, bool scalar_only) {
+  for (const testing::TestLayer& layer : model.layers) {
+    std::vector<float> y(layer.output_size);
+    if (layer.csr) {
+      kernels::SelectKernel(WeightEncoding::kCsr, scalar_only)
+          .csrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(), layer.csr_values.data(), x.data(),
+                 layer.bias.data(), layer.relu, y.data());
+    } else {
+      kernels::SelectKernel(WeightEncoding::kDense, scalar_only)
+          .gemv(layer.output_size, layer.input_size, layer.dense_values.data(), x.data(), layer.bias.data(),
+                layer.relu, y.data());
+    }
+    x = std::move(y);
+  }
+  return x;
+}
+
+TEST_CASE("interpreter runs the dispatched kernels") {
+  // Bitwise equality with a layer-by-layer run shows which kernels the interpreter called,
+  // because the SIMD and scalar kernels add in different orders.
+  const testing::TestModel model = testing::RandomModel(99, {784, 64, 64, 10}, {true, false, true}, 0.8);
+  const std::vector<std::uint8_t> bytes = testing::Serialize(model);
+  std::unique_ptr<Model> loaded;
+  const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &loaded);
+  REQUIRE_MESSAGE(status.ok(), status.message());
+
+  // FRUGAL_SCALAR_KERNELS=1 in the environment forces the scalar kernels in both runs.
+  const char* environment = std::getenv("FRUGAL_SCALAR_KERNELS");
+  const bool forced_scalar = environment != nullptr && std::string(environment) == "1";
+
+  std::mt19937 rng(3);
+  const std::vector<float> input = testing::RandomWeights(rng, 784, 0.0);
+  for (bool scalar_only : {false, true}) {
+    CAPTURE(scalar_only);
+    InterpreterOptions options;
+    options.scalar_kernels_only = scalar_only;
+    Interpreter interpreter(*loaded, options);
+    std::span<const float> output;
+    REQUIRE(interpreter.Invoke(input, &output).ok());
+    const std::vector<float> expected = ForwardWithSelectedKernels(model, input, scalar_only || forced_scalar);
+    REQUIRE(output.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      CHECK_MESSAGE(output[i] == expected[i], "output[" << i << "]");
+    }
   }
 }
 

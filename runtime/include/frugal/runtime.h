@@ -106,6 +106,10 @@ enum class ExecutionMode {
 
 struct InterpreterOptions {
   ExecutionMode mode = ExecutionMode::kAsStored;
+  // Runs the portable scalar kernels even where SIMD kernels (AVX2, NEON) are available,
+  // for A/B comparisons. Setting the environment variable FRUGAL_SCALAR_KERNELS=1 has the
+  // same effect without a code change.
+  bool scalar_kernels_only = false;
 };
 
 // Runs a model at batch 1. The constructor plans and allocates every buffer; Invoke
