@@ -1,6 +1,7 @@
 // The ways frugal-bench and the model benchmarks run one model: frugal's interpreter (as
 // stored or dense), Eigen (dense or sparse) and XNNPACK. Every runner reads a batch of
-// inputs and writes a batch of outputs, sample after sample, and allocates nothing in Run.
+// inputs and writes a batch of outputs, sample after sample. frugal's runners allocate
+// nothing in Run; Eigen may allocate GEMM workspace at batch > 1.
 #pragma once
 
 #include <cstddef>

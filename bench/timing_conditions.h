@@ -23,7 +23,7 @@ std::string ParseGovernor(std::string_view contents);
 // sysfs file get_throttled (hexadecimal, with or without "0x"); nullopt if unreadable.
 std::optional<std::uint32_t> ParseThrottled(std::string_view contents);
 
-// The temperature in °C from a thermal_zone*/temp file, which holds millidegrees Celsius;
+// The temperature in °C from a thermal_zone*/temp file, which contains millidegrees Celsius;
 // nullopt if the contents are not an integer.
 std::optional<double> ParseThermalCelsius(std::string_view contents);
 
