@@ -26,7 +26,8 @@ Options:
   --labels FILE  IDX label file with one label per image. Prints the accuracy as
                  "accuracy: CORRECT/TOTAL (PERCENT%)" on the last line.
   --limit N      Use only the first N images (N >= 1). Default: all images.
-  --show N       Print the predicted class, the label and the logits of the first N
+  --show N       Print the predicted class, the label and the logits (9 significant
+                 digits, enough to restore the float exactly) of the first N
                  images. Default: 0. Without --labels and --show, one line per image
                  with its index and predicted class is printed instead.
   --mode MODE    "stored" runs each layer with the kernel of its stored encoding,
@@ -142,7 +143,7 @@ void PrintShown(std::size_t index, std::size_t predicted, const std::vector<std:
   std::printf("image %zu: predicted %zu", index, predicted);
   if (labels != nullptr) std::printf(", label %u", static_cast<unsigned>((*labels)[index]));
   std::printf(", logits");
-  for (float logit : logits) std::printf(" %.6g", static_cast<double>(logit));
+  for (float logit : logits) std::printf(" %.9g", static_cast<double>(logit));
   std::printf("\n");
 }
 

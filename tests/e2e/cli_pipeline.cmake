@@ -38,6 +38,11 @@ if(CMAKE_MATCH_1 LESS 9000)
 endif()
 message(STATUS "frugal-run: ${accuracy}")
 
+# The logits of every test image, the reference that cross builds compare with.
+run_tool("${BIN}/frugal-run" "${SCRATCH}/model.frugal" --show 10000
+  --images "${MNIST}/t10k-images-idx3-ubyte" --labels "${MNIST}/t10k-labels-idx1-ubyte")
+file(WRITE "${SCRATCH}/reference.txt" "${tool_output}")
+
 run_tool("${BIN}/frugal-bench" "${SCRATCH}/model.frugal" --warmup 10 --runs 100
   --images "${MNIST}/t10k-images-idx3-ubyte")
 if(NOT tool_output MATCHES "speedup")
