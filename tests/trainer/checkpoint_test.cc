@@ -164,3 +164,60 @@ TEST_CASE("checkpoint: rejected archives") {
                          frugal::trainer::TrainerError);
   }
 }
+
+TEST_CASE("checkpoint: training state round trip") {
+  frugal::trainer::TrainState state;
+  state.model = SmallModel();
+  state.epochs_done = 7;
+  state.rng_state = {1, 2, 0xffffffffffffffffULL, 4};
+  state.optimizer_name = "proximal-adam";
+  state.optimizer_slots = {"m", "v"};
+  state.optimizer_state.resize(4);
+  for (std::size_t v = 0; v < 3; ++v) {  // variable 3 (dense_2/bias) was never stepped
+    const std::size_t size = v % 2 == 0 ? static_cast<std::size_t>(state.model.layers[v / 2].kernel.size())
+                                        : static_cast<std::size_t>(state.model.layers[v / 2].bias.size());
+    state.optimizer_state[v].steps = 100 + v;
+    for (std::size_t k = 0; k < 2; ++k) {
+      std::vector<float>& slot = state.optimizer_state[v].slots.emplace_back(size);
+      for (std::size_t i = 0; i < size; ++i) slot[i] = static_cast<float>(i) * 0.5f + static_cast<float>(k);
+    }
+  }
+  state.mask.resize(4);
+  for (std::size_t v = 0; v < 4; ++v) {
+    state.mask[v].assign(state.optimizer_state[v].slots.empty() ? 3 : state.optimizer_state[v].slots[0].size(), 1.0f);
+    state.mask[v][0] = 0.0f;
+  }
+  const std::string path = ScratchPath("state.npz");
+  frugal::trainer::SaveTrainState(path, state, "unit test");
+
+  // Kernel-shaped slots are stored in C order like the kernel: element (r, c) of
+  // dense_1/kernel (6 x 4, column-major in memory) is memory index c * 6 + r.
+  const frugal::npz::Archive archive = frugal::npz::Read(path);
+  const frugal::npz::Array* m = archive.FindArray("optimizer/dense_1/kernel/m");
+  REQUIRE(m != nullptr);
+  CHECK(m->shape == std::vector<std::size_t>{6, 4});
+  CHECK(m->data[1 * 4 + 2] == static_cast<float>(2 * 6 + 1) * 0.5f);
+  CHECK(archive.FindArray("optimizer/dense_2/bias/m") == nullptr);
+  CHECK(archive.FindArray("optimizer/mask/dense_2/bias") != nullptr);
+
+  const frugal::trainer::TrainState loaded = frugal::trainer::LoadTrainState(path);
+  CHECK(loaded.epochs_done == 7);
+  CHECK(loaded.rng_state == state.rng_state);
+  CHECK(loaded.optimizer_name == "proximal-adam");
+  CHECK(loaded.optimizer_slots == state.optimizer_slots);
+  REQUIRE(loaded.optimizer_state.size() == 4);
+  for (std::size_t v = 0; v < 4; ++v) {
+    INFO("variable " << v);
+    CHECK(loaded.optimizer_state[v].steps == state.optimizer_state[v].steps);
+    CHECK(loaded.optimizer_state[v].slots == state.optimizer_state[v].slots);
+  }
+  CHECK(loaded.mask == state.mask);
+}
+
+TEST_CASE("checkpoint: resuming needs the training record") {
+  const std::string path = ScratchPath("model_only.npz");
+  frugal::trainer::SaveCheckpoint(path, SmallModel(), "unit test");
+  CHECK_THROWS_WITH_AS(frugal::trainer::LoadTrainState(path),
+                       doctest::Contains("member optimizer/training.json is missing"),
+                       frugal::trainer::TrainerError);
+}

@@ -91,6 +91,54 @@ TEST_CASE("options: presets and overrides") {
   CHECK(sgd.config.optimizer.l1 == 0.0f);
 }
 
+TEST_CASE("options: per-layer strengths") {
+  const CommandLine line = Parse({"--optimizer", "proximal-adam", "--l1", "2e-5,dense_1=1e-4,dense_2=5e-5",
+                                  "--l1=dense_1/bias=0", "--l2", "dense_3=1e-3", "--l1", "dense_2=6e-5"});
+  const frugal::trainer::OptimizerConfig& optimizer = line.config.optimizer;
+  CHECK(optimizer.kind == OptimizerKind::kProximalAdam);
+  CHECK(optimizer.l1 == 2e-5f);
+  CHECK(optimizer.l2 == 0.0f);
+  // A later entry for dense_2 replaces the earlier one instead of adding a second.
+  REQUIRE(optimizer.l1_overrides.size() == 3);
+  CHECK(optimizer.l1_overrides[0].name == "dense_1");
+  CHECK(optimizer.l1_overrides[0].value == 1e-4f);
+  CHECK(optimizer.l1_overrides[1].name == "dense_1/bias");
+  CHECK(optimizer.l1_overrides[1].value == 0.0f);
+  CHECK(optimizer.l1_overrides[2].name == "dense_2");
+  CHECK(optimizer.l1_overrides[2].value == 6e-5f);
+  REQUIRE(optimizer.l2_overrides.size() == 1);
+  CHECK(optimizer.l2_overrides[0].name == "dense_3");
+
+  using frugal::trainer::ResolveRegularization;
+  CHECK(ResolveRegularization(optimizer, "dense_1", "dense_1/kernel").l1 == 1e-4f);
+  CHECK(ResolveRegularization(optimizer, "dense_1", "dense_1/bias").l1 == 0.0f);
+  CHECK(ResolveRegularization(optimizer, "dense_2", "dense_2/bias").l1 == 6e-5f);
+  CHECK(ResolveRegularization(optimizer, "dense_3", "dense_3/kernel").l1 == 2e-5f);
+  CHECK(ResolveRegularization(optimizer, "dense_3", "dense_3/kernel").l2 == 1e-3f);
+  CHECK(ResolveRegularization(optimizer, "dense_1", "dense_1/kernel").l2 == 0.0f);
+
+  // A preset starts the strengths over.
+  CHECK(Parse({"--l1", "dense_1=1e-4", "--preset", "demo"}).config.optimizer.l1_overrides.empty());
+}
+
+TEST_CASE("options: schedule and checkpoints") {
+  const CommandLine line = Parse({"--l1-warmup-epochs", "4", "--retrain-epochs", "6",
+                                  "--retrain-learning-rate", "1e-4", "--resume", "run.npz",
+                                  "--checkpoint-every", "5", "--beta1", "0.8", "--beta2", "0.99",
+                                  "--epsilon", "1e-7"});
+  CHECK(line.config.l1_warmup_epochs == 4);
+  CHECK(line.config.retrain_epochs == 6);
+  CHECK(line.config.retrain_learning_rate == 1e-4f);
+  CHECK(line.resume == "run.npz");
+  CHECK(line.checkpoint_every == 5);
+  CHECK(line.config.optimizer.beta1 == 0.8f);
+  CHECK(line.config.optimizer.beta2 == 0.99f);
+  CHECK(line.config.optimizer.epsilon == 1e-7f);
+
+  const CommandLine reset = Parse({"--retrain-epochs", "6", "--preset", "tf-proximal-adagrad"});
+  CHECK(reset.config.retrain_epochs == 0);
+}
+
 TEST_CASE("options: one-line errors") {
   struct Case {
     std::vector<std::string> args;
@@ -108,13 +156,22 @@ TEST_CASE("options: one-line errors") {
       {{"--epochs", "2.5"}, "invalid value for --epochs: \"2.5\" is not a non-negative integer"},
       {{"--hidden", "64,,64"}, "invalid value for --hidden: \"\" is not a non-negative integer"},
       {{"--hidden", "64,0"}, "invalid value for --hidden: \"0\" is out of range"},
-      {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-adagrad"},
+      {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam"},
       {{"--preset", "fast"}, "invalid value for --preset: \"fast\""},
       {{"--frobnicate"}, "unknown option \"--frobnicate\""},
       {{"data.idx"}, "unknown option \"data.idx\""},
       {{"--epochs"}, "option --epochs requires a value"},
       {{"--raw-pixels=1"}, "option --raw-pixels takes no value"},
-      {{"--optimizer", "sgd", "--l1", "1e-4"}, "--l1 and --l2 apply only to --optimizer proximal-adagrad"},
+      {{"--optimizer", "sgd", "--l1", "1e-4"}, "--l1 and --l2 apply only to the proximal optimizers"},
+      {{"--optimizer", "sgd", "--l2", "dense_1=1e-4"}, "--l1 and --l2 apply only to the proximal optimizers"},
+      {{"--l1", "=1e-4"}, "invalid value for --l1: \"=1e-4\" has no layer name before '='"},
+      {{"--l1", "dense_1=-1"}, "invalid value for --l1: \"-1\" must be 0 or greater"},
+      {{"--l1", "dense_1=x"}, "invalid value for --l1: \"x\" is not a number"},
+      {{"--l1", ""}, "invalid value for --l1: \"\" is empty"},
+      {{"--epsilon", "0"}, "invalid value for --epsilon: \"0\" must be greater than 0"},
+      {{"--retrain-learning-rate", "0"}, "invalid value for --retrain-learning-rate: \"0\" must be greater than 0"},
+      {{"--retrain-epochs", "x"}, "invalid value for --retrain-epochs: \"x\" is not a non-negative integer"},
+      {{"--resume", ""}, "invalid value for --resume: \"\" is empty"},
   };
   for (const Case& test : cases) {
     INFO(test.args[0]);
@@ -129,7 +186,9 @@ TEST_CASE("options: help names every option") {
         "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
         "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
-        "--output", "--help"}) {
+        "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
+        "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
+        "proximal-sgd", "proximal-adam"}) {
     INFO(option);
     CHECK(help.find(option) != std::string::npos);
   }

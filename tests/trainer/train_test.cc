@@ -1,5 +1,7 @@
 // Tests of the training loop on a small synthetic data set: it learns, it is
-// deterministic for a seed, proximal Adagrad produces exact zeros, and bad input fails.
+// deterministic for a seed and across a resume, proximal Adagrad produces exact zeros,
+// the retrain phase keeps them, and bad input fails.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -8,8 +10,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "frugal/trainer/checkpoint.h"
 #include "frugal/trainer/train.h"
 #include "synthetic_data.h"
+#include "test_paths.h"
 
 using frugal::trainer::Mlp;
 using frugal::trainer::TrainConfig;
@@ -136,4 +140,150 @@ TEST_CASE("train: rejects invalid settings and data") {
   diverging.input_scale = 1.0;
   CHECK_THROWS_WITH_AS(frugal::trainer::Train(diverging, data, nullptr),
                        doctest::Contains("training diverged"), frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: retrain phase keeps every zero at zero") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  for (const auto kind : {frugal::trainer::OptimizerKind::kProximalSgd,
+                          frugal::trainer::OptimizerKind::kProximalAdagrad,
+                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+    INFO(frugal::trainer::OptimizerName(kind));
+    TrainConfig config = SmallConfig();
+    config.optimizer.kind = kind;
+    config.optimizer.l1 = 3e-2f;
+    config.optimizer.learning_rate = kind == frugal::trainer::OptimizerKind::kProximalAdam ? 0.01f : 0.1f;
+    config.epochs = 3;
+    config.retrain_epochs = 3;
+
+    std::vector<frugal::trainer::TrainState> states;
+    const Mlp final_model = frugal::trainer::Train(config, data, nullptr,
+                                                   [&](const auto& state) { states.push_back(state); });
+    REQUIRE(states.size() == 6);
+    CHECK(states[2].mask.empty());
+
+    // The mask is the set of weights above the threshold at the end of the sparse phase.
+    const Mlp& sparse = states[2].model;
+    const std::vector<std::vector<float>>& mask = states[3].mask;
+    REQUIRE(mask.size() == 2 * sparse.layers.size());
+    std::size_t masked = 0;
+    for (std::size_t i = 0; i < sparse.layers.size(); ++i) {
+      const Eigen::MatrixXf& kernel = sparse.layers[i].kernel;
+      for (Eigen::Index k = 0; k < kernel.size(); ++k) {
+        const bool keep = std::fabs(kernel.data()[k]) > frugal::trainer::kNonzeroThreshold;
+        CHECK(mask[2 * i][static_cast<std::size_t>(k)] == (keep ? 1.0f : 0.0f));
+        masked += keep ? 0 : 1;
+      }
+    }
+    CHECK(masked > 0);
+
+    // Every masked weight is exactly 0 after each retrain epoch, and some others moved.
+    bool survivors_moved = false;
+    for (std::size_t epoch = 3; epoch < 6; ++epoch) {
+      CHECK(states[epoch].mask == mask);
+      for (std::size_t i = 0; i < final_model.layers.size(); ++i) {
+        const Eigen::MatrixXf& kernel = states[epoch].model.layers[i].kernel;
+        const Eigen::VectorXf& bias = states[epoch].model.layers[i].bias;
+        for (Eigen::Index k = 0; k < kernel.size(); ++k) {
+          if (mask[2 * i][static_cast<std::size_t>(k)] == 0.0f) {
+            INFO("epoch " << epoch + 1 << ", " << sparse.layers[i].name << "/kernel[" << k << "]");
+            CHECK(kernel.data()[k] == 0.0f);
+          } else if (kernel.data()[k] != sparse.layers[i].kernel.data()[k]) {
+            survivors_moved = true;
+          }
+        }
+        for (Eigen::Index k = 0; k < bias.size(); ++k) {
+          if (mask[2 * i + 1][static_cast<std::size_t>(k)] == 0.0f) CHECK(bias[k] == 0.0f);
+        }
+      }
+    }
+    CHECK(survivors_moved);
+  }
+}
+
+TEST_CASE("train: resume gives bit-identical weights") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(200, 3, 5);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  for (const auto kind : {frugal::trainer::OptimizerKind::kSgd, frugal::trainer::OptimizerKind::kProximalSgd,
+                          frugal::trainer::OptimizerKind::kProximalAdagrad,
+                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+    INFO(frugal::trainer::OptimizerName(kind));
+    TrainConfig config = SmallConfig();
+    config.optimizer.kind = kind;
+    if (kind == frugal::trainer::OptimizerKind::kSgd) config.optimizer.l1 = 0.0f;
+    if (kind == frugal::trainer::OptimizerKind::kProximalAdam) config.optimizer.learning_rate = 0.01f;
+    config.epochs = 3;
+    config.retrain_epochs = 2;
+    config.l1_warmup_epochs = 2;
+
+    std::vector<frugal::trainer::TrainState> states;
+    const Mlp uninterrupted = frugal::trainer::Train(config, data, nullptr,
+                                                     [&](const auto& state) { states.push_back(state); });
+    REQUIRE(states.size() == 5);
+
+    // Resume in the sparse phase, at the switch to retraining, and inside retraining,
+    // each through a checkpoint file.
+    for (const std::size_t after : {1u, 3u, 4u}) {
+      INFO("resumed after epoch " << after);
+      const std::string path = (frugal::testing::ScratchDir() / "resume.npz").string();
+      frugal::trainer::SaveTrainState(path, states[after - 1], "unit test");
+      const frugal::trainer::TrainState loaded = frugal::trainer::LoadTrainState(path);
+      CHECK(loaded.epochs_done == after);
+      std::size_t epochs_run = 0;
+      const Mlp resumed = frugal::trainer::Train(
+          config, data, [&](const auto&) { ++epochs_run; }, nullptr, &loaded);
+      CHECK(epochs_run == 5 - after);
+      CHECK(SameBits(uninterrupted, resumed));
+    }
+  }
+}
+
+TEST_CASE("train: rejects a resume state that does not fit") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(60, 3, 5);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig config = SmallConfig();
+  config.epochs = 2;
+  std::vector<frugal::trainer::TrainState> states;
+  frugal::trainer::Train(config, data, nullptr, [&](const auto& state) { states.push_back(state); });
+  REQUIRE(states.size() == 2);
+
+  TrainConfig wider = config;
+  wider.hidden = {13};
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(wider, data, nullptr, nullptr, &states[0]),
+                       doctest::Contains("layer widths differ"), frugal::trainer::TrainerError);
+
+  TrainConfig adam = config;
+  adam.optimizer.kind = frugal::trainer::OptimizerKind::kProximalAdam;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(adam, data, nullptr, nullptr, &states[0]),
+                       doctest::Contains("used optimizer proximal-adagrad, but this run is configured for proximal-adam"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig shorter = config;
+  shorter.epochs = 1;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(shorter, data, nullptr, nullptr, &states[1]),
+                       doctest::Contains("has done 2 epochs, more than the 1 configured"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig unknown_layer = config;
+  unknown_layer.optimizer.l1_overrides = {{"dense_9", 1e-3f}};
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(unknown_layer, data, nullptr),
+                       doctest::Contains("no layer or variable named \"dense_9\""),
+                       frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: per-layer l1 sparsifies only its layer") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.l1 = 0.0f;
+  config.optimizer.l1_overrides = {{"dense_1", 3e-2f}};
+  const Mlp model = frugal::trainer::Train(config, data, nullptr);
+  CHECK((model.layers[0].kernel.array() == 0.0f).count() > model.layers[0].kernel.size() / 4);
+  CHECK((model.layers[1].kernel.array() == 0.0f).count() == 0);
 }

@@ -1,7 +1,9 @@
 // Conversion between the in-memory MLP and the .npz checkpoint with architecture.json.
 #include "frugal/trainer/checkpoint.h"
 
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -86,9 +88,7 @@ nlohmann::json ParseArchitecture(const npz::Archive& archive, const std::string&
   return record;
 }
 
-}  // namespace
-
-void SaveCheckpoint(const std::string& path, const Mlp& model, const std::string& description) {
+npz::Archive ModelArchive(const Mlp& model, const std::string& description) {
   npz::Archive archive;
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const DenseLayer& layer : model.layers) {
@@ -123,7 +123,10 @@ void SaveCheckpoint(const std::string& path, const Mlp& model, const std::string
   architecture["producer"] = std::string("frugal-train ") + FRUGAL_VERSION_STRING;
   architecture["description"] = description;
   archive.raw_members.push_back({"architecture.json", architecture.dump(2) + "\n"});
+  return archive;
+}
 
+void WriteArchive(const std::string& path, const npz::Archive& archive) {
   try {
     npz::Write(path, archive);
   } catch (const std::exception& error) {
@@ -131,13 +134,15 @@ void SaveCheckpoint(const std::string& path, const Mlp& model, const std::string
   }
 }
 
-Mlp LoadCheckpoint(const std::string& path) {
-  npz::Archive archive;
+npz::Archive ReadArchive(const std::string& path) {
   try {
-    archive = npz::Read(path);
+    return npz::Read(path);
   } catch (const std::exception& error) {
     throw TrainerError(error.what());
   }
+}
+
+Mlp ModelFromArchive(const npz::Archive& archive, const std::string& path) {
   const nlohmann::json record = ParseArchitecture(archive, path);
 
   Mlp model;
@@ -189,6 +194,141 @@ Mlp LoadCheckpoint(const std::string& path) {
                    " does not match the last layer's " + std::to_string(inputs) + " units");
   }
   return model;
+}
+
+constexpr const char* kTrainingRecord = "optimizer/training.json";
+
+// Name and shape of variable `variable` (kernel of layer i at 2i, bias at 2i + 1).
+std::pair<std::string, std::vector<std::size_t>> VariableShape(const Mlp& model, std::size_t variable) {
+  const DenseLayer& layer = model.layers[variable / 2];
+  if (variable % 2 == 0) {
+    return {layer.name + "/kernel",
+            {static_cast<std::size_t>(layer.kernel.rows()), static_cast<std::size_t>(layer.kernel.cols())}};
+  }
+  return {layer.name + "/bias", {static_cast<std::size_t>(layer.bias.size())}};
+}
+
+// Converts a variable-sized array from the trainer's memory order (column-major for
+// kernels) into a C-order .npy array shaped like the variable.
+npz::Array ToNpyArray(const std::string& name, const std::vector<std::size_t>& shape,
+                      const std::vector<float>& values) {
+  npz::Array array;
+  array.name = name;
+  array.shape = shape;
+  if (shape.size() == 2) {
+    const Eigen::Index rows = static_cast<Eigen::Index>(shape[0]);
+    const Eigen::Index cols = static_cast<Eigen::Index>(shape[1]);
+    const RowMajorMatrix row_major = Eigen::Map<const Eigen::MatrixXf>(values.data(), rows, cols);
+    array.data.assign(row_major.data(), row_major.data() + row_major.size());
+  } else {
+    array.data = values;
+  }
+  return array;
+}
+
+// The inverse of ToNpyArray, after FindArray checked the shape.
+std::vector<float> FromNpyArray(const npz::Array& array) {
+  if (array.shape.size() != 2) return array.data;
+  const Eigen::Index rows = static_cast<Eigen::Index>(array.shape[0]);
+  const Eigen::Index cols = static_cast<Eigen::Index>(array.shape[1]);
+  const Eigen::MatrixXf column_major = Eigen::Map<const RowMajorMatrix>(array.data.data(), rows, cols);
+  return std::vector<float>(column_major.data(), column_major.data() + column_major.size());
+}
+
+}  // namespace
+
+void SaveCheckpoint(const std::string& path, const Mlp& model, const std::string& description) {
+  WriteArchive(path, ModelArchive(model, description));
+}
+
+Mlp LoadCheckpoint(const std::string& path) { return ModelFromArchive(ReadArchive(path), path); }
+
+void SaveTrainState(const std::string& path, const TrainState& state, const std::string& description) {
+  npz::Archive archive = ModelArchive(state.model, description);
+  const std::size_t variables = 2 * state.model.layers.size();
+
+  nlohmann::ordered_json record;
+  record["format"] = "frugal-training-state";
+  record["version"] = 1;
+  record["epochs_done"] = state.epochs_done;
+  record["rng_state"] = state.rng_state;
+  record["optimizer"] = state.optimizer_name;
+  record["slots"] = state.optimizer_slots;
+  nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+  for (std::size_t v = 0; v < variables; ++v) {
+    const bool stepped = v < state.optimizer_state.size() && !state.optimizer_state[v].slots.empty();
+    const auto [name, shape] = VariableShape(state.model, v);
+    steps.push_back(v < state.optimizer_state.size() ? state.optimizer_state[v].steps : 0);
+    if (!stepped) continue;
+    for (std::size_t k = 0; k < state.optimizer_slots.size(); ++k) {
+      archive.arrays.push_back(ToNpyArray("optimizer/" + name + "/" + state.optimizer_slots[k], shape,
+                                          state.optimizer_state[v].slots[k]));
+    }
+  }
+  record["steps"] = std::move(steps);
+  record["retraining"] = !state.mask.empty();
+  for (std::size_t v = 0; v < state.mask.size(); ++v) {
+    const auto [name, shape] = VariableShape(state.model, v);
+    archive.arrays.push_back(ToNpyArray("optimizer/mask/" + name, shape, state.mask[v]));
+  }
+  archive.raw_members.push_back({kTrainingRecord, record.dump(2) + "\n"});
+  WriteArchive(path, archive);
+}
+
+TrainState LoadTrainState(const std::string& path) {
+  const npz::Archive archive = ReadArchive(path);
+  TrainState state;
+  state.model = ModelFromArchive(archive, path);
+
+  const npz::RawMember* member = archive.FindRaw(kTrainingRecord);
+  if (member == nullptr) {
+    Fail(path, std::string("member ") + kTrainingRecord +
+                   " is missing; only checkpoints written by frugal-train can be resumed");
+  }
+  nlohmann::json record;
+  try {
+    record = nlohmann::json::parse(member->bytes);
+  } catch (const nlohmann::json::exception& error) {
+    Fail(path, std::string(kTrainingRecord) + " is not valid JSON: " + error.what());
+  }
+  const std::string where = kTrainingRecord;
+  if (!record.is_object() || FieldText(record, "format") != "\"frugal-training-state\"" ||
+      FieldText(record, "version") != "1") {
+    Fail(path, where + " is not a version 1 \"frugal-training-state\" record");
+  }
+  const std::size_t variables = 2 * state.model.layers.size();
+  try {
+    state.epochs_done = record.at("epochs_done").get<std::size_t>();
+    state.rng_state = record.at("rng_state").get<std::array<std::uint64_t, 4>>();
+    state.optimizer_name = record.at("optimizer").get<std::string>();
+    state.optimizer_slots = record.at("slots").get<std::vector<std::string>>();
+    const auto steps = record.at("steps").get<std::vector<std::uint64_t>>();
+    if (steps.size() != variables) {
+      Fail(path, where + ": \"steps\" has " + std::to_string(steps.size()) + " entries for " +
+                     std::to_string(variables) + " variables");
+    }
+    state.optimizer_state.resize(variables);
+    for (std::size_t v = 0; v < variables; ++v) state.optimizer_state[v].steps = steps[v];
+    if (record.at("retraining").get<bool>()) state.mask.resize(variables);
+  } catch (const nlohmann::json::exception& error) {
+    Fail(path, where + ": " + error.what());
+  }
+
+  for (std::size_t v = 0; v < variables; ++v) {
+    const auto [name, shape] = VariableShape(state.model, v);
+    VariableState& entry = state.optimizer_state[v];
+    // Slots exist for a variable once it has been stepped; an optimizer without slots
+    // (sgd, proximal-sgd) stores none.
+    if (entry.steps > 0) {
+      for (const std::string& slot : state.optimizer_slots) {
+        entry.slots.push_back(FromNpyArray(FindArray(archive, "optimizer/" + name + "/" + slot, shape, path)));
+      }
+    }
+    if (!state.mask.empty()) {
+      state.mask[v] = FromNpyArray(FindArray(archive, "optimizer/mask/" + name, shape, path));
+    }
+  }
+  return state;
 }
 
 }  // namespace frugal::trainer

@@ -21,8 +21,16 @@ constexpr float kDemoL1 = 5e-5f;
 constexpr float kDemoInitialAccumulator = 1e-4f;
 constexpr std::size_t kDemoEpochs = 5;
 
+// Clears the settings that only some presets use, so that a preset sets the whole recipe.
+void ResetSchedule(TrainConfig& config) {
+  config.l1_warmup_epochs = 0;
+  config.retrain_epochs = 0;
+  config.retrain_learning_rate = 0.0f;
+}
+
 void ApplyDemoPreset(CommandLine& line) {
   TrainConfig& config = line.config;
+  ResetSchedule(config);
   config.optimizer = OptimizerConfig{};
   config.optimizer.kind = OptimizerKind::kProximalAdagrad;
   config.optimizer.learning_rate = kDemoLearningRate;
@@ -37,6 +45,7 @@ void ApplyDemoPreset(CommandLine& line) {
 // Keras SGD(1e-3) with kernel_regularizer=l1(1e-4) on raw pixels, TensorFlow 2.3.1.
 void ApplyTfL1PenaltyPreset(CommandLine& line) {
   TrainConfig& config = line.config;
+  ResetSchedule(config);
   config.optimizer = OptimizerConfig{};
   config.optimizer.kind = OptimizerKind::kSgd;
   config.optimizer.learning_rate = 1e-3f;
@@ -50,6 +59,7 @@ void ApplyTfL1PenaltyPreset(CommandLine& line) {
 // l1_regularization_strength=1e-3) on raw pixels, TensorFlow 2.3.1.
 void ApplyTfProximalAdagradPreset(CommandLine& line) {
   TrainConfig& config = line.config;
+  ResetSchedule(config);
   config.optimizer = OptimizerConfig{};
   config.optimizer.kind = OptimizerKind::kProximalAdagrad;
   config.optimizer.learning_rate = 1e-3f;
@@ -93,6 +103,31 @@ float ParseFloat(std::string_view option, std::string_view text, bool positive) 
   if (positive && !(value > 0.0)) Reject(option, text, "must be greater than 0");
   if (!positive && value < 0.0) Reject(option, text, "must be 0 or greater");
   return static_cast<float>(value);
+}
+
+// Parses "S", "NAME=S" or a comma-separated list of them into the default strength and
+// per-layer or per-variable overrides. A later entry for the same name replaces an
+// earlier one.
+void ParseStrengths(std::string_view option, std::string_view text, float& default_value,
+                    std::vector<NamedStrength>& overrides) {
+  if (text.empty()) Reject(option, text, "is empty");
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view part = text.substr(start, comma - start);
+    const std::size_t equals = part.find('=');
+    if (equals == std::string_view::npos) {
+      default_value = ParseFloat(option, part, false);
+    } else {
+      const std::string name(part.substr(0, equals));
+      if (name.empty()) Reject(option, part, "has no layer name before '='");
+      const float value = ParseFloat(option, part.substr(equals + 1), false);
+      std::erase_if(overrides, [&](const NamedStrength& entry) { return entry.name == name; });
+      overrides.push_back({name, value});
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
 }
 
 std::vector<std::size_t> ParseHidden(std::string_view option, std::string_view text) {
@@ -156,13 +191,14 @@ const std::vector<OptionSpec>& Options() {
        }},
       {"--optimizer", true,
        [](CommandLine& line, auto option, auto value) {
-         if (value == "sgd") {
-           line.config.optimizer.kind = OptimizerKind::kSgd;
-         } else if (value == "proximal-adagrad") {
-           line.config.optimizer.kind = OptimizerKind::kProximalAdagrad;
-         } else {
-           Reject(option, value, "is not one of: sgd, proximal-adagrad");
+         for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kProximalSgd,
+                                          OptimizerKind::kProximalAdagrad, OptimizerKind::kProximalAdam}) {
+           if (value == OptimizerName(kind)) {
+             line.config.optimizer.kind = kind;
+             return;
+           }
          }
+         Reject(option, value, "is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam");
        }},
       {"--learning-rate", true,
        [](CommandLine& line, auto option, auto value) {
@@ -170,11 +206,44 @@ const std::vector<OptionSpec>& Options() {
        }},
       {"--l1", true,
        [](CommandLine& line, auto option, auto value) {
-         line.config.optimizer.l1 = ParseFloat(option, value, false);
+         ParseStrengths(option, value, line.config.optimizer.l1, line.config.optimizer.l1_overrides);
        }},
       {"--l2", true,
        [](CommandLine& line, auto option, auto value) {
-         line.config.optimizer.l2 = ParseFloat(option, value, false);
+         ParseStrengths(option, value, line.config.optimizer.l2, line.config.optimizer.l2_overrides);
+       }},
+      {"--beta1", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.beta1 = ParseFloat(option, value, false);
+       }},
+      {"--beta2", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.beta2 = ParseFloat(option, value, false);
+       }},
+      {"--epsilon", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.epsilon = ParseFloat(option, value, true);
+       }},
+      {"--l1-warmup-epochs", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.l1_warmup_epochs = ParseUnsigned(option, value, 0, 1000000);
+       }},
+      {"--retrain-epochs", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.retrain_epochs = ParseUnsigned(option, value, 0, 1000000);
+       }},
+      {"--retrain-learning-rate", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.retrain_learning_rate = ParseFloat(option, value, true);
+       }},
+      {"--resume", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value.empty()) Reject(option, value, "is empty");
+         line.resume = value;
+       }},
+      {"--checkpoint-every", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.checkpoint_every = ParseUnsigned(option, value, 0, 1000000);
        }},
       {"--initial-accumulator", true,
        [](CommandLine& line, auto option, auto value) {
@@ -247,11 +316,13 @@ CommandLine ParseCommandLine(std::span<const std::string> args) {
   // given explicitly are an error.
   if (line.config.optimizer.kind == OptimizerKind::kSgd) {
     if (explicit_l1_or_l2) {
-      throw UsageError("--l1 and --l2 apply only to --optimizer proximal-adagrad; "
+      throw UsageError("--l1 and --l2 apply only to the proximal optimizers; "
                        "use --l1-penalty with sgd");
     }
     line.config.optimizer.l1 = 0.0f;
     line.config.optimizer.l2 = 0.0f;
+    line.config.optimizer.l1_overrides.clear();
+    line.config.optimizer.l2_overrides.clear();
   }
   return line;
 }
@@ -286,17 +357,30 @@ Model:
 Training:
   --epochs N                passes over the training data (default 5)
   --batch-size N            examples per step (default 64)
-  --optimizer NAME          sgd or proximal-adagrad (default proximal-adagrad)
+  --optimizer NAME          sgd, proximal-sgd, proximal-adagrad or proximal-adam
+                            (default proximal-adagrad)
   --learning-rate LR        step size, > 0 (default 0.05)
-  --l1 S                    proximal-adagrad L1 strength on all weights and biases;
-                            weights that it shrinks past zero become exactly 0
+  --l1 S | NAME=S,...       L1 strength of the proximal optimizers; weights that it
+                            shrinks past zero become exactly 0. A bare S sets every
+                            variable; NAME=S sets one layer (dense_1: kernel and bias)
+                            or one variable (dense_1/bias) and wins over the bare value
                             (default 5e-05)
-  --l2 S                    proximal-adagrad L2 strength (default 0)
+  --l2 S | NAME=S,...       L2 strength of the proximal optimizers, given as --l1
+                            (default 0)
   --initial-accumulator A   proximal-adagrad starting sum of squared gradients, > 0
                             (default 0.0001; TensorFlow's default is 0.1)
+  --beta1 B, --beta2 B      proximal-adam moment decay rates in [0, 1)
+                            (default 0.9 and 0.999)
+  --epsilon E               proximal-adam denominator term, > 0 (default 1e-08)
+  --l1-warmup-epochs N      grow every L1 strength linearly over the first N epochs
+                            (default 0: full strength from the start)
   --l1-penalty C            add C * sum|w| over kernels to the loss, as Keras
                             kernel_regularizer=l1(C); its subgradient rarely gives exact
                             zeros (default 0)
+  --retrain-epochs N        after --epochs, set every |w| <= 1e-5 to 0 and train only
+                            the other weights for N more epochs, with a fresh optimizer
+                            of the same kind without L1 (default 0)
+  --retrain-learning-rate LR  step size of the retrain epochs (default: --learning-rate)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,
@@ -309,8 +393,12 @@ Presets (set several options where they appear; options after a preset override 
                                 (lr squared), l1 1e-3, raw pixels, batch 64, 200 epochs
                                 (a TensorFlow 2.3.1 experiment)
 
-Output:
-  --output PATH             checkpoint to write at the end (default model.npz)
+Checkpoints:
+  --output PATH             checkpoint to write at the end (default model.npz); it
+                            includes the optimizer state, so it can be resumed
+  --checkpoint-every N      also write --output every N epochs (default 0: only at the end)
+  --resume PATH             continue the run saved in PATH up to --epochs (plus
+                            --retrain-epochs) in all; pass the options of the saved run
   -h, --help                print this help and exit
 )";
 }

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "frugal/trainer/data.h"
+
 namespace frugal::trainer {
 namespace {
 
@@ -21,6 +23,17 @@ std::uint64_t SplitMix64(std::uint64_t& state) {
 
 Rng::Rng(std::uint64_t seed) {
   for (std::uint64_t& word : state_) word = SplitMix64(seed);
+}
+
+std::array<std::uint64_t, 4> Rng::state() const {
+  return {state_[0], state_[1], state_[2], state_[3]};
+}
+
+void Rng::set_state(const std::array<std::uint64_t, 4>& state) {
+  if (state[0] == 0 && state[1] == 0 && state[2] == 0 && state[3] == 0) {
+    throw TrainerError("random generator state is all zeros, which xoshiro256** cannot use");
+  }
+  for (std::size_t i = 0; i < 4; ++i) state_[i] = state[i];
 }
 
 std::uint64_t Rng::NextU64() {

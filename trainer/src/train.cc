@@ -1,6 +1,7 @@
 // The mini-batch training loop.
 #include "frugal/trainer/train.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -63,8 +64,33 @@ void ValidateConfig(const TrainConfig& config) {
     fail("initial accumulator " + NumberText(optimizer.initial_accumulator) +
          " must be positive and finite");
   }
-  if (optimizer.kind == OptimizerKind::kSgd && (optimizer.l1 != 0.0f || optimizer.l2 != 0.0f)) {
-    fail("l1 and l2 apply only to proximal-adagrad; use --l1-penalty with sgd");
+  if (optimizer.kind == OptimizerKind::kProximalAdam) {
+    if (!(optimizer.beta1 >= 0.0f && optimizer.beta1 < 1.0f)) {
+      fail("beta1 " + NumberText(optimizer.beta1) + " is out of range [0, 1)");
+    }
+    if (!(optimizer.beta2 >= 0.0f && optimizer.beta2 < 1.0f)) {
+      fail("beta2 " + NumberText(optimizer.beta2) + " is out of range [0, 1)");
+    }
+    if (!(optimizer.epsilon > 0.0f) || !std::isfinite(optimizer.epsilon)) {
+      fail("epsilon " + NumberText(optimizer.epsilon) + " must be positive and finite");
+    }
+  }
+  for (const auto* overrides : {&optimizer.l1_overrides, &optimizer.l2_overrides}) {
+    for (const NamedStrength& entry : *overrides) {
+      if (!(entry.value >= 0.0f) || !std::isfinite(entry.value)) {
+        fail("strength " + NumberText(entry.value) + " for " + entry.name +
+             " must be non-negative and finite");
+      }
+    }
+  }
+  const bool has_strengths = optimizer.l1 != 0.0f || optimizer.l2 != 0.0f ||
+                             !optimizer.l1_overrides.empty() || !optimizer.l2_overrides.empty();
+  if (optimizer.kind == OptimizerKind::kSgd && has_strengths) {
+    fail("l1 and l2 apply only to the proximal optimizers; use --l1-penalty with sgd");
+  }
+  if (!(config.retrain_learning_rate >= 0.0f) || !std::isfinite(config.retrain_learning_rate)) {
+    fail("retrain learning rate " + NumberText(config.retrain_learning_rate) +
+         " must be non-negative and finite");
   }
 
   if (!(config.l1_penalty >= 0.0f) || !std::isfinite(config.l1_penalty)) {
@@ -77,15 +103,133 @@ void ValidateConfig(const TrainConfig& config) {
 
 std::string DescribeRun(const TrainConfig& config) {
   std::string text = MakeOptimizer(config.optimizer)->Describe();
+  for (const NamedStrength& entry : config.optimizer.l1_overrides) {
+    text += " l1[" + entry.name + "]=" + NumberText(entry.value);
+  }
+  for (const NamedStrength& entry : config.optimizer.l2_overrides) {
+    text += " l2[" + entry.name + "]=" + NumberText(entry.value);
+  }
   if (config.l1_penalty > 0.0f) text += " l1_penalty=" + NumberText(config.l1_penalty);
-  text += ", " + std::to_string(config.epochs) + " epochs, batch " +
-          std::to_string(config.batch_size) + ", seed " + std::to_string(config.seed);
+  if (config.l1_warmup_epochs > 0) {
+    text += " l1_warmup_epochs=" + std::to_string(config.l1_warmup_epochs);
+  }
+  text += ", " + std::to_string(config.epochs) + " epochs";
+  if (config.retrain_epochs > 0) {
+    text += " + " + std::to_string(config.retrain_epochs) + " fixed-mask retrain epochs";
+    if (config.retrain_learning_rate > 0.0f) text += " at lr=" + NumberText(config.retrain_learning_rate);
+  }
+  text += ", batch " + std::to_string(config.batch_size) + ", seed " + std::to_string(config.seed);
   if (config.input_scale == 1.0) text += ", raw pixels";
   return text;
 }
 
+namespace {
+
+// The variables in Step order: kernel of layer i at 2i, bias at 2i + 1.
+std::vector<std::span<float>> Variables(Mlp& model) {
+  std::vector<std::span<float>> variables;
+  for (DenseLayer& layer : model.layers) {
+    variables.emplace_back(layer.kernel.data(), static_cast<std::size_t>(layer.kernel.size()));
+    variables.emplace_back(layer.bias.data(), static_cast<std::size_t>(layer.bias.size()));
+  }
+  return variables;
+}
+
+// Rejects --l1 or --l2 entries that name no layer or variable of the model.
+void CheckStrengthNames(const OptimizerConfig& config, const Mlp& model) {
+  for (const auto* overrides : {&config.l1_overrides, &config.l2_overrides}) {
+    for (const NamedStrength& entry : *overrides) {
+      bool found = false;
+      for (const DenseLayer& layer : model.layers) {
+        found = found || entry.name == layer.name || entry.name == layer.name + "/kernel" ||
+                entry.name == layer.name + "/bias";
+      }
+      if (!found) {
+        throw TrainerError("no layer or variable named \"" + entry.name + "\"; the model has dense_1 to " +
+                           model.layers.back().name + ", each with /kernel and /bias");
+      }
+    }
+  }
+}
+
+std::unique_ptr<Optimizer> MakeSparseOptimizer(const TrainConfig& config, const Mlp& model) {
+  std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config.optimizer);
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const std::string& name = model.layers[i].name;
+    optimizer->SetRegularization(2 * i, ResolveRegularization(config.optimizer, name, name + "/kernel"));
+    optimizer->SetRegularization(2 * i + 1, ResolveRegularization(config.optimizer, name, name + "/bias"));
+  }
+  return optimizer;
+}
+
+// The same kind of optimizer without L1, so it only fits the surviving weights.
+std::unique_ptr<Optimizer> MakeRetrainOptimizer(const TrainConfig& config, const Mlp& model) {
+  OptimizerConfig retrain = config.optimizer;
+  retrain.l1 = 0.0f;
+  retrain.l1_overrides.clear();
+  if (config.retrain_learning_rate > 0.0f) retrain.learning_rate = config.retrain_learning_rate;
+  std::unique_ptr<Optimizer> optimizer = MakeOptimizer(retrain);
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const std::string& name = model.layers[i].name;
+    optimizer->SetRegularization(2 * i, ResolveRegularization(retrain, name, name + "/kernel"));
+    optimizer->SetRegularization(2 * i + 1, ResolveRegularization(retrain, name, name + "/bias"));
+  }
+  return optimizer;
+}
+
+// Sets every weight with |w| <= kNonzeroThreshold to exactly 0 and returns the mask of
+// the others.
+std::vector<std::vector<float>> FreezeZeros(Mlp& model) {
+  std::vector<std::vector<float>> mask;
+  for (std::span<float> variable : Variables(model)) {
+    std::vector<float>& entry = mask.emplace_back(variable.size());
+    for (std::size_t i = 0; i < variable.size(); ++i) {
+      const bool keep = std::fabs(variable[i]) > kNonzeroThreshold;
+      if (!keep) variable[i] = 0.0f;
+      entry[i] = keep ? 1.0f : 0.0f;
+    }
+  }
+  return mask;
+}
+
+void CheckResumeState(const TrainConfig& config, const TrainState& state, std::size_t features) {
+  const Mlp& model = state.model;
+  std::vector<std::size_t> hidden;
+  for (std::size_t i = 0; i + 1 < model.layers.size(); ++i) {
+    hidden.push_back(static_cast<std::size_t>(model.layers[i].kernel.cols()));
+  }
+  if (hidden != config.hidden || model.class_count() != config.class_count ||
+      model.input_size() != features) {
+    throw TrainerError("the resumed model's layer widths differ from the configured " +
+                       std::to_string(features) + " inputs, hidden layers and " +
+                       std::to_string(config.class_count) + " classes");
+  }
+  if (model.input_scale != config.input_scale) {
+    throw TrainerError("the resumed model's input scale " + NumberText(model.input_scale) +
+                       " differs from the configured " + NumberText(config.input_scale));
+  }
+  const std::size_t total = config.epochs + config.retrain_epochs;
+  if (state.epochs_done > total) {
+    throw TrainerError("the resumed run has done " + std::to_string(state.epochs_done) +
+                       " epochs, more than the " + std::to_string(total) + " configured");
+  }
+  if (!state.mask.empty() && state.epochs_done <= config.epochs) {
+    throw TrainerError("the resumed run is in its retrain phase after " +
+                       std::to_string(state.epochs_done) + " epochs, but the sparse phase is " +
+                       std::to_string(config.epochs) + " epochs");
+  }
+  if (state.mask.empty() && state.epochs_done > config.epochs) {
+    throw TrainerError("the resumed run has done " + std::to_string(state.epochs_done) +
+                       " epochs without a retrain mask, past the " + std::to_string(config.epochs) +
+                       " sparse epochs configured");
+  }
+}
+
+}  // namespace
+
 Mlp Train(const TrainConfig& config, const TrainData& data,
-          const std::function<void(const EpochMetrics&)>& on_epoch) {
+          const std::function<void(const EpochMetrics&)>& on_epoch,
+          const std::function<void(const TrainState&)>& on_state, const TrainState* resume) {
   ValidateConfig(config);
   if (data.train.count == 0) throw TrainerError("training data is empty");
   if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
@@ -102,18 +246,49 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
 
   // One generator drives initialisation, then every epoch's shuffle, in that order.
   Rng rng(config.seed);
-  Mlp model = CreateMlp(data.train.features, config.hidden, config.class_count,
-                        config.input_scale, rng);
-  std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config.optimizer);
+  Mlp model;
+  std::size_t epochs_done = 0;
+  std::vector<std::vector<float>> mask;
+  if (resume != nullptr) {
+    CheckResumeState(config, *resume, data.train.features);
+    model = resume->model;
+    rng.set_state(resume->rng_state);
+    epochs_done = resume->epochs_done;
+    mask = resume->mask;
+  } else {
+    model = CreateMlp(data.train.features, config.hidden, config.class_count, config.input_scale, rng);
+  }
+  CheckStrengthNames(config.optimizer, model);
+  std::unique_ptr<Optimizer> optimizer =
+      mask.empty() ? MakeSparseOptimizer(config, model) : MakeRetrainOptimizer(config, model);
+  if (resume != nullptr) {
+    const std::string name = OptimizerName(config.optimizer.kind);
+    if (resume->optimizer_name != name || resume->optimizer_slots != optimizer->slot_names()) {
+      throw TrainerError("the resumed run used optimizer " + resume->optimizer_name +
+                         ", but this run is configured for " + name);
+    }
+    optimizer->RestoreState(resume->optimizer_state);
+  }
 
   std::vector<std::uint32_t> order(data.train.count);
   Eigen::MatrixXf inputs;
   std::vector<std::uint8_t> labels(config.batch_size);
   Backprop backprop;
   Gradients gradients;
+  const std::size_t total_epochs = config.epochs + config.retrain_epochs;
 
-  for (std::size_t epoch = 1; epoch <= config.epochs; ++epoch) {
+  for (std::size_t epoch = epochs_done + 1; epoch <= total_epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
+    if (epoch > config.epochs && mask.empty()) {
+      mask = FreezeZeros(model);
+      optimizer = MakeRetrainOptimizer(config, model);
+    }
+    const bool retraining = !mask.empty();
+    if (!retraining && config.l1_warmup_epochs > 0) {
+      const double scale = static_cast<double>(epoch) / static_cast<double>(config.l1_warmup_epochs);
+      optimizer->set_l1_scale(static_cast<float>(std::min(scale, 1.0)));
+    }
+    const bool penalty = config.l1_penalty > 0.0f && !retraining;
     std::iota(order.begin(), order.end(), 0u);
     rng.Shuffle(order);
 
@@ -130,14 +305,21 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
         DenseLayer& layer = model.layers[i];
         std::span<float> kernel(layer.kernel.data(), static_cast<std::size_t>(layer.kernel.size()));
         std::span<float> kernel_gradient(gradients.kernels[i].data(), kernel.size());
-        if (config.l1_penalty > 0.0f) {
+        std::span<float> bias(layer.bias.data(), static_cast<std::size_t>(layer.bias.size()));
+        std::span<float> bias_gradient(gradients.biases[i].data(), bias.size());
+        if (penalty) {
           AddL1PenaltyGradient(config.l1_penalty, kernel, kernel_gradient);
           loss += static_cast<double>(config.l1_penalty) *
                   static_cast<double>(layer.kernel.cwiseAbs().sum());
         }
+        if (retraining) {
+          // A masked weight is exactly 0 and its fresh optimizer state only ever sees
+          // zero gradients, so every optimizer here leaves it at exactly 0.
+          for (std::size_t k = 0; k < kernel.size(); ++k) kernel_gradient[k] *= mask[2 * i][k];
+          for (std::size_t k = 0; k < bias.size(); ++k) bias_gradient[k] *= mask[2 * i + 1][k];
+        }
         optimizer->Step(2 * i, kernel, kernel_gradient);
-        optimizer->Step(2 * i + 1, std::span(layer.bias.data(), static_cast<std::size_t>(layer.bias.size())),
-                        std::span<const float>(gradients.biases[i].data(), gradients.biases[i].size()));
+        optimizer->Step(2 * i + 1, bias, bias_gradient);
       }
       if (!std::isfinite(loss)) {
         throw TrainerError("epoch " + std::to_string(epoch) + ", step " + std::to_string(steps + 1) +
@@ -164,6 +346,17 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
                          "; training diverged, try a lower learning rate");
     }
     if (on_epoch) on_epoch(metrics);
+    if (on_state) {
+      TrainState state;
+      state.model = model;
+      state.epochs_done = epoch;
+      state.rng_state = rng.state();
+      state.optimizer_name = OptimizerName(config.optimizer.kind);
+      state.optimizer_slots = optimizer->slot_names();
+      state.optimizer_state = optimizer->state();
+      state.mask = mask;
+      on_state(state);
+    }
   }
   return model;
 }

@@ -4,6 +4,7 @@
 #include <exception>
 #include <filesystem>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,14 +99,42 @@ int Run(const CommandLine& line) {
                data.train.count, data.validation.count, data.test.count,
                LayerWidths(line.config, train_file.features).c_str(), description.c_str());
 
-  const frugal::trainer::Mlp model = frugal::trainer::Train(
-      line.config, data, [](const frugal::trainer::EpochMetrics& metrics) {
+  std::optional<frugal::trainer::TrainState> resume;
+  if (!line.resume.empty()) {
+    resume = frugal::trainer::LoadTrainState(line.resume);
+    std::fprintf(stderr, "frugal-train: resuming %s after epoch %zu\n", line.resume.c_str(),
+                 resume->epochs_done);
+  }
+
+  // Every epoch's state is kept so that the final checkpoint can be resumed too; the
+  // state is the size of the model and its optimizer slots.
+  frugal::trainer::TrainState last_state;
+  bool have_state = false;
+  const std::size_t total_epochs = line.config.epochs + line.config.retrain_epochs;
+  frugal::trainer::Train(
+      line.config, data,
+      [](const frugal::trainer::EpochMetrics& metrics) {
         std::printf("%s\n", frugal::trainer::MeasureTestJson(metrics).c_str());
         std::fflush(stdout);
         std::fprintf(stderr, "%s\n", frugal::trainer::ProgressLine(metrics).c_str());
-      });
+      },
+      [&](const frugal::trainer::TrainState& state) {
+        last_state = state;
+        have_state = true;
+        const bool periodic = line.checkpoint_every > 0 && state.epochs_done % line.checkpoint_every == 0;
+        if (periodic && state.epochs_done < total_epochs) {
+          frugal::trainer::SaveTrainState(line.output, state, description);
+          std::fprintf(stderr, "frugal-train: wrote %s after epoch %zu\n", line.output.c_str(),
+                       state.epochs_done);
+        }
+      },
+      resume ? &*resume : nullptr);
 
-  frugal::trainer::SaveCheckpoint(line.output, model, description);
+  if (!have_state) {
+    // A resumed run that had already done every configured epoch.
+    last_state = std::move(*resume);
+  }
+  frugal::trainer::SaveTrainState(line.output, last_state, description);
   std::fprintf(stderr, "frugal-train: wrote %s\n", line.output.c_str());
   return 0;
 }

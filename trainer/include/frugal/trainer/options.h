@@ -23,6 +23,8 @@ struct CommandLine {
   MnistFiles files;                // explicit paths; each overrides the one found in data_dir
   std::size_t validation = 10000;  // examples held out from the end of the training file
   std::string output = "model.npz";
+  std::string resume;                // checkpoint to continue from, empty for a new run
+  std::size_t checkpoint_every = 0;  // also write `output` every N epochs; 0 = only at the end
   bool help = false;
 };
 

@@ -3,6 +3,7 @@
 // seed must give bit-identical weights on every platform.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -14,6 +15,11 @@ namespace frugal::trainer {
 class Rng {
  public:
   explicit Rng(std::uint64_t seed);
+
+  // The four state words, for checkpoints. set_state throws TrainerError for the
+  // all-zero state, from which xoshiro256** only produces zeros.
+  std::array<std::uint64_t, 4> state() const;
+  void set_state(const std::array<std::uint64_t, 4>& state);
 
   std::uint64_t NextU64();
 
