@@ -12,7 +12,7 @@ packages=(
 # Extra groups, added by flags: cross compilers and qemu for the board builds.
 for arg in "$@"; do
   case "$arg" in
-    --cross) packages+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static binutils-multiarch) ;;
+    --cross) packages+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static) ;;
     *) echo "install-deps.sh: unknown option '$arg' (known: --cross)" >&2; exit 2 ;;
   esac
 done
