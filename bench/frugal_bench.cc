@@ -187,6 +187,7 @@ std::vector<frugal::bench::LayerProfile> ProfileLayers(const frugal::Model& mode
   return profile;
 }
 
+#if FRUGAL_BENCH_WITH_EIGEN || FRUGAL_BENCH_WITH_XNNPACK
 // Reads and re-verifies the model file for the Eigen and XNNPACK baselines, which take
 // their weights from the FlatBuffer rather than from the runtime. Returns false after
 // printing an error.
@@ -201,6 +202,7 @@ bool ReadDenseLayers(const std::string& path, std::vector<frugal::bench::DenseLa
   *layers = frugal::bench::ExtractDenseLayers(bytes.data(), bytes.size());
   return true;
 }
+#endif
 
 // Builds the inputs described by the options; returns false after printing an error.
 bool MakeInputs(const Options& options, const frugal::Model& model, InputSource* inputs, std::string* description) {
