@@ -46,4 +46,13 @@ for target in $targets; do
     -DCMAKE_BUILD_TYPE=Release -DFRUGAL_MNIST_DIR="$mnist" -DFRUGAL_REFERENCE_DIR="$reference" >/dev/null
   cmake --build "$build-$target" --parallel "$jobs"
   ctest --test-dir "$build-$target" --output-on-failure --parallel "$jobs"
+  if [[ "$target" != armv6 ]]; then
+    (cd "$build-$target" && cpack -G DEB >/dev/null)
+    package=$(ls "$build-$target"/frugal-runtime_*.deb)
+    dpkg-deb --contents "$package" | grep -q 'usr/lib/cmake/frugal/frugalConfig.cmake' || {
+      echo "test.sh: $package has no CMake package configuration" >&2
+      exit 1
+    }
+    echo "test.sh: packaged $package" >&2
+  fi
 done
