@@ -58,8 +58,11 @@ bool ScalarKernelsOnly(const InterpreterOptions& options) {
 // Activations live in two ping-pong buffers sized to the largest hidden layer: layer i
 // reads what layer i - 1 wrote and writes the other buffer. Layer 0 reads `input` and the
 // last layer writes `output`, so both stay valid until the next Invoke.
+// A format 2 model gathers its inputs into `gathered`, which layer 0 then reads.
 struct Interpreter::Impl {
   std::vector<float> input;
+  std::vector<float> gathered;                // layer 0's input_size values, or empty
+  const std::uint32_t* input_indices = nullptr;  // gathered.size() entries, or null
   std::vector<float> output;
   std::vector<float> ping;
   std::vector<float> pong;
@@ -79,6 +82,10 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     hidden_max = std::max<std::size_t>(hidden_max, views[i].info.output_size);
   }
   impl.input.assign(model.input_size(), 0.0f);
+  if (model.impl_->view.input_indices != nullptr) {
+    impl.gathered.assign(views.front().info.input_size, 0.0f);
+    impl.input_indices = model.impl_->view.input_indices;
+  }
   impl.output.assign(model.output_size(), 0.0f);
   impl.ping.assign(hidden_max, 0.0f);
   impl.pong.assign(views.size() > 2 ? hidden_max : 0, 0.0f);
@@ -109,7 +116,8 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
 
     float* hidden_out = (i % 2 == 0) ? impl.ping.data() : impl.pong.data();
     const float* hidden_in = (i % 2 == 0) ? impl.pong.data() : impl.ping.data();
-    layer.x = i == 0 ? impl.input.data() : hidden_in;
+    const float* first_input = impl.gathered.empty() ? impl.input.data() : impl.gathered.data();
+    layer.x = i == 0 ? first_input : hidden_in;
     layer.y = i + 1 == views.size() ? impl.output.data() : hidden_out;
   }
 }
@@ -126,7 +134,7 @@ std::string_view Interpreter::kernel_name(std::size_t i) const {
 }
 
 std::size_t Interpreter::buffer_bytes() const {
-  std::size_t floats = impl_->input.size() + impl_->output.size() + impl_->ping.size() + impl_->pong.size();
+  std::size_t floats = impl_->input.size() + impl_->gathered.size() + impl_->output.size() + impl_->ping.size() + impl_->pong.size();
   for (const std::vector<float>& weights : impl_->expanded_weights) floats += weights.size();
   return floats * sizeof(float);
 }
@@ -134,6 +142,10 @@ std::size_t Interpreter::buffer_bytes() const {
 void Interpreter::InvokeLayer(std::size_t i) {
   assert(i < impl_->layers.size());
   const PlannedLayer& layer = impl_->layers[i];
+  if (i == 0 && impl_->input_indices != nullptr) {
+    // The loader checked every index against input.size().
+    for (std::size_t k = 0; k < impl_->gathered.size(); ++k) impl_->gathered[k] = impl_->input[impl_->input_indices[k]];
+  }
   if (layer.encoding == WeightEncoding::kDense) {
     layer.gemv(layer.output_size, layer.input_size, layer.dense_values, layer.x, layer.bias, layer.relu, layer.y);
   } else {

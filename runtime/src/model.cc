@@ -103,7 +103,12 @@ Status Model::FromBuffer(const void* data, std::size_t size, std::unique_ptr<Mod
   }
 }
 
-std::size_t Model::input_size() const { return impl_->view.layers.front().info.input_size; }
+std::size_t Model::input_size() const { return impl_->view.input_size; }
+std::span<const std::uint32_t> Model::input_indices() const {
+  const internal::ModelView& view = impl_->view;
+  if (view.input_indices == nullptr) return {};
+  return {view.input_indices, view.layers.front().info.input_size};
+}
 std::size_t Model::output_size() const { return impl_->view.layers.back().info.output_size; }
 std::size_t Model::layer_count() const { return impl_->view.layers.size(); }
 const LayerInfo& Model::layer(std::size_t i) const {

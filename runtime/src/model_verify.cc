@@ -20,6 +20,8 @@ namespace frugal::internal {
 namespace {
 
 constexpr std::uint32_t kFormatVersion = 1;
+// Version 2 adds Model.input_indices and Model.original_input_size.
+constexpr std::uint32_t kGatherFormatVersion = 2;
 
 // Bytes before the root table: the root offset and the 4-byte file identifier.
 constexpr std::size_t kHeaderBytes = 2 * sizeof(flatbuffers::uoffset_t);
@@ -253,6 +255,42 @@ Status CheckStructure(const std::uint8_t* data, std::size_t size, std::string_vi
   return Status::Ok();
 }
 
+// Checks the format 2 input gather against layer 0, or its absence in format 1.
+Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelView* view) {
+  const std::uint32_t layer_inputs = view->layers.front().info.input_size;
+  const auto* indices = model.input_indices();
+  const std::uint32_t original = model.original_input_size();
+  if (model.format_version() == kFormatVersion) {
+    if (indices != nullptr || original != 0) {
+      return report.Invalid("format_version = 1 has input_indices or original_input_size = " +
+                            std::to_string(original) + "; these fields need format_version = 2");
+    }
+    view->input_size = layer_inputs;
+    return Status::Ok();
+  }
+  if (indices == nullptr) return report.Invalid("format_version = 2 needs input_indices, which is missing");
+  if (original == 0) return report.Invalid("original_input_size = 0 must be at least 1");
+  if (indices->size() != layer_inputs) {
+    return report.Invalid("input_indices has " + std::to_string(indices->size()) +
+                          " entries, expected layer 0's input_size = " + std::to_string(layer_inputs));
+  }
+  for (flatbuffers::uoffset_t k = 0; k < indices->size(); ++k) {
+    const std::uint32_t index = indices->Get(k);
+    if (index >= original) {
+      return report.Invalid("input_indices[" + std::to_string(k) + "] = " + std::to_string(index) +
+                            " is out of range [0, " + std::to_string(original) + ")");
+    }
+    if (k > 0 && index <= indices->Get(k - 1)) {
+      return report.Invalid("input_indices[" + std::to_string(k) + "] = " + std::to_string(index) +
+                            " is not greater than input_indices[" + std::to_string(k - 1) + "] = " +
+                            std::to_string(indices->Get(k - 1)) + "; indices must be strictly increasing");
+    }
+  }
+  view->input_size = original;
+  view->input_indices = indices->data();
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view source,
@@ -261,9 +299,10 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
 
   const fb::Model& model = *fb::GetModel(data);
   Reporter report(source);
-  if (model.format_version() != kFormatVersion) {
+  if (model.format_version() != kFormatVersion && model.format_version() != kGatherFormatVersion) {
     return report.Unsupported("format_version = " + std::to_string(model.format_version()) +
-                              " is not supported; this runtime reads version " + std::to_string(kFormatVersion));
+                              " is not supported; this runtime reads versions " + std::to_string(kFormatVersion) +
+                              " and " + std::to_string(kGatherFormatVersion));
   }
   const auto* layers = model.layers();
   if (layers == nullptr || layers->size() == 0) {
@@ -291,7 +330,20 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
     previous_output = fc->output_size();
   }
 
+  // The interpreter allocates input_size floats for the input. Every other buffer is
+  // backed by bytes of the file (a bias value per output), and so is a dense first
+  // layer's input, but a CSR first layer's is not: without this limit a file of a few
+  // hundred bytes could claim 4 billion inputs and make the interpreter allocate 16 GiB.
+  const std::uint64_t input_bytes = std::uint64_t{result.layers.front().info.input_size} * sizeof(float);
+  if (input_bytes > options.max_file_bytes) {
+    report.SetLayer(0, layers->Get(0)->name());
+    return report.Invalid("input_size = " + std::to_string(result.layers.front().info.input_size) + " needs a " +
+                          std::to_string(input_bytes) + "-byte input buffer, over the limit max_file_bytes = " +
+                          std::to_string(options.max_file_bytes));
+  }
+
   Reporter model_report(source);
+  if (Status status = CheckInputIndices(model_report, model, &result); !status.ok()) return status;
   if (result.class_count != 0 && result.class_count != previous_output) {
     return model_report.Invalid("metadata.class_count = " + std::to_string(result.class_count) +
                                 " does not match the last layer's output_size = " + std::to_string(previous_output) +

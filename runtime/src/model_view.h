@@ -25,6 +25,11 @@ struct LayerView {
 
 struct ModelView {
   std::vector<LayerView> layers;
+  // The caller's input count: layer 0's input_size, or original_input_size in format 2.
+  std::uint32_t input_size = 0;
+  // Format 2: layer 0's input k is input[input_indices[k]]; layers[0].info.input_size
+  // entries in the verified buffer. Null in format 1.
+  const std::uint32_t* input_indices = nullptr;
   float input_scale = 1.0f;
   std::uint32_t class_count = 0;
   std::string producer;

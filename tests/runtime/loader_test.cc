@@ -204,11 +204,16 @@ TEST_CASE("loader rejects a misaligned buffer") {
 }
 
 TEST_CASE("loader rejects model-level fields") {
-  SUBCASE("format_version 2") {
+  SUBCASE("format_version 3") {
+    TestModel model = BaseModel();
+    model.format_version = 3;
+    CheckRejected(model, StatusCode::kUnsupported,
+                  "format_version = 3 is not supported; this runtime reads versions 1 and 2");
+  }
+  SUBCASE("format_version 2 without input_indices") {
     TestModel model = BaseModel();
     model.format_version = 2;
-    CheckRejected(model, StatusCode::kUnsupported,
-                  "format_version = 2 is not supported; this runtime reads version 1");
+    CheckRejected(model, StatusCode::kInvalidModel, "format_version = 2 needs input_indices, which is missing");
   }
   SUBCASE("format_version 0") {
     TestModel model = BaseModel();

@@ -81,7 +81,11 @@ class Model {
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
+  // The number of inputs the caller supplies. Layer 0's input_size is smaller when the
+  // model gathers a subset of them (format 2, see input_indices()).
   std::size_t input_size() const;
+  // The inputs layer 0 reads, strictly increasing; empty when it reads all of them.
+  std::span<const std::uint32_t> input_indices() const;
   std::size_t output_size() const;
   std::size_t layer_count() const;
   const LayerInfo& layer(std::size_t i) const;
@@ -131,8 +135,9 @@ class Interpreter {
   // The last layer's outputs (model.output_size() floats), valid after a successful Invoke.
   std::span<const float> output() const;
 
-  // Runs only layer `i` (reading the previous layer's output, or input() for layer 0);
-  // used by profilers to time layers one by one. Layers must run in order.
+  // Runs only layer `i` (reading the previous layer's output, or input() for layer 0,
+  // gathered first in format 2); used by profilers to time layers one by one. Layers
+  // must run in order.
   void InvokeLayer(std::size_t i);
 
   // Read-only facts for profilers: the name of the kernel variant that layer `i` runs
