@@ -1,6 +1,6 @@
 // Google Benchmark of every compiled kernel variant on the fully connected layers of two
 // MNIST MLPs, 784-64-64-10 and 784-300-100-10, at several fractions of zero weights.
-// A dense kernel's cost does not depend on the zeros, so it runs once per shape; the CSR
+// A dense kernel's cost does not depend on the zeros, so it runs once per shape. The CSR
 // kernels run at every fraction, which shows where CSR overtakes dense.
 #include <benchmark/benchmark.h>
 
@@ -29,8 +29,8 @@ struct Operands {
   std::vector<float> values;
 };
 
-// Each weight is zero with probability zero_percent / 100, so the zeros are spread
-// uniformly over rows, as L1 training leaves them only roughly.
+// Each weight is zero with probability zero_percent / 100, independently. L1-trained
+// layers spread their zeros less evenly, with some rows much denser than others.
 Operands MakeOperands(Shape shape, int zero_percent) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
