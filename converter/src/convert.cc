@@ -14,6 +14,7 @@
 
 #include "frugal/atomic_file.h"
 #include "frugal/converter/converter.h"
+#include "frugal/converter/import.h"
 #include "frugal/frugal_model_generated.h"
 #include "frugal/runtime.h"
 
@@ -25,28 +26,60 @@ namespace frugal::converter {
 namespace {
 
 constexpr std::uint32_t kFormatVersion = 1;
+// Written only when the model gathers a subset of its inputs (Model.input_indices).
+constexpr std::uint32_t kGatherFormatVersion = 2;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
 constexpr std::uint64_t kMaxPayloadBytes = (std::uint64_t{1} << 31) - (std::uint64_t{1} << 20);
 
-// A layer after thresholding, with its chosen encoding.
+// A layer after pruning and elimination, with its chosen encoding.
 struct PreparedLayer {
   const Layer* layer = nullptr;
-  std::vector<float> weights;  // thresholded, row-major [output_size, input_size]
+  const std::vector<float>& weights() const { return layer->weights; }
   std::uint64_t nonzeros = 0;
   Encoding encoding = Encoding::kDense;
 };
 
+void CheckDensity(double density, const std::string& where) {
+  if (!(density > 0.0 && density <= 1.0)) {
+    throw ConvertError(where + " = " + std::to_string(density) + " is not in (0, 1]");
+  }
+}
+
+// Applies the threshold and the target densities to every layer, in that order.
+void Prune(Checkpoint& model, const ConvertOptions& options) {
+  if (options.target_density) CheckDensity(*options.target_density, "target density");
+  for (const auto& [name, density] : options.layer_target_density) {
+    CheckDensity(density, "target density of layer " + name);
+    const bool found = std::any_of(model.layers.begin(), model.layers.end(),
+                                   [&](const Layer& layer) { return layer.name == name; });
+    if (!found) {
+      std::string listed;
+      for (const Layer& layer : model.layers) listed += (listed.empty() ? "" : ", ") + layer.name;
+      throw ConvertError("target density names layer " + name + ", which the model does not have (layers: " +
+                         listed + ")");
+    }
+  }
+  for (Layer& layer : model.layers) {
+    for (float& weight : layer.weights) {
+      // -0.0f also becomes +0.0f here, so every stored zero is the same bit pattern.
+      if (std::fabs(weight) <= options.threshold) weight = 0.0f;
+    }
+    const auto it = options.layer_target_density.find(layer.name);
+    if (it != options.layer_target_density.end()) {
+      PruneToDensity(layer, it->second);
+    } else if (options.target_density) {
+      PruneToDensity(layer, *options.target_density);
+    }
+  }
+}
+
 PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options) {
   PreparedLayer prepared;
   prepared.layer = &layer;
-  prepared.weights = layer.weights;
-  for (float& weight : prepared.weights) {
-    // -0.0f also becomes +0.0f here, so every stored zero is the same bit pattern.
-    if (std::fabs(weight) <= options.threshold) weight = 0.0f;
-    if (weight != 0.0f) ++prepared.nonzeros;
-  }
+  prepared.nonzeros = static_cast<std::uint64_t>(
+      std::count_if(layer.weights.begin(), layer.weights.end(), [](float w) { return w != 0.0f; }));
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
   return prepared;
 }
@@ -73,14 +106,14 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
     flatbuffers::Offset<void> weights;
     fb::Weights weights_type;
     if (prepared.encoding == Encoding::kCsr && !all_dense) {
-      const CsrMatrix csr = PackCsr(prepared.weights, layer.output_size, layer.input_size);
+      const CsrMatrix csr = PackCsr(prepared.weights(), layer.output_size, layer.input_size);
       const auto row_ptr = builder.CreateVector(csr.row_ptr);
       const auto col_idx = builder.CreateVector(csr.col_idx);
       const auto values = builder.CreateVector(csr.values);
       weights = fb::CreateCsrWeights(builder, row_ptr, col_idx, values).Union();
       weights_type = fb::Weights::CsrWeights;
     } else {
-      const auto values = builder.CreateVector(prepared.weights);
+      const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
       weights_type = fb::Weights::DenseWeights;
     }
@@ -94,7 +127,13 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto description_offset = builder.CreateString(description);
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
-  fb::FinishModelBuffer(builder, fb::CreateModel(builder, kFormatVersion, layer_vector, metadata));
+  if (checkpoint.input_indices.empty()) {
+    fb::FinishModelBuffer(builder, fb::CreateModel(builder, kFormatVersion, layer_vector, metadata));
+  } else {
+    const auto indices = builder.CreateVector(checkpoint.input_indices);
+    fb::FinishModelBuffer(builder, fb::CreateModel(builder, kGatherFormatVersion, layer_vector, metadata, indices,
+                                                   checkpoint.input_size));
+  }
   return std::vector<std::uint8_t>(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
 }
 
@@ -116,6 +155,14 @@ void CheckWithRuntime(const std::vector<std::uint8_t>& buffer, const std::vector
                          "but " + std::to_string(layers[i].nonzeros) + " were written");
     }
   }
+}
+
+// Weight and bias bytes per stored nonzero weight, or "-" for a layer without any.
+std::string BytesPerNonzero(std::uint64_t bytes, std::uint64_t nonzeros) {
+  if (nonzeros == 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", static_cast<double>(bytes) / static_cast<double>(nonzeros));
+  return text;
 }
 
 std::string Percent(double fraction) {
@@ -170,9 +217,13 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   }
   if (checkpoint.layers.empty()) throw ConvertError(output_name + ": the checkpoint has no layers");
 
+  Checkpoint pruned = checkpoint;
+  Prune(pruned, options);
+  const Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
+
   std::vector<PreparedLayer> layers;
   std::uint64_t payload = 0;  // of the larger of the chosen and the all-dense encoding
-  for (const Layer& layer : checkpoint.layers) {
+  for (const Layer& layer : model.layers) {
     layers.push_back(Prepare(layer, options));
     payload += std::max(WeightBytes(layers.back()), DenseWeightBytes(layer.output_size, layer.input_size)) +
                std::uint64_t{layer.output_size} * sizeof(float);
@@ -184,26 +235,38 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
 
   const std::string description = options.description.value_or(checkpoint.description);
   Conversion conversion;
-  conversion.buffer = BuildBuffer(checkpoint, layers, description, /*all_dense=*/false);
-  conversion.dense_file_bytes = BuildBuffer(checkpoint, layers, description, /*all_dense=*/true).size();
+  conversion.buffer = BuildBuffer(model, layers, description, /*all_dense=*/false);
+  conversion.dense_file_bytes = BuildBuffer(model, layers, description, /*all_dense=*/true).size();
+  std::vector<PreparedLayer> unshrunk;
+  for (const Layer& layer : pruned.layers) unshrunk.push_back(Prepare(layer, options));
+  conversion.original_dense_file_bytes = BuildBuffer(pruned, unshrunk, description, /*all_dense=*/true).size();
   CheckWithRuntime(conversion.buffer, layers, output_name);
 
-  for (const PreparedLayer& prepared : layers) {
-    const Layer& layer = *prepared.layer;
-    conversion.layers.push_back({layer.name, layer.output_size, layer.input_size, prepared.nonzeros,
-                                 prepared.encoding,
-                                 WeightBytes(prepared) + std::uint64_t{layer.output_size} * sizeof(float)});
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& before = checkpoint.layers[i];
+    const Layer& layer = *layers[i].layer;
+    conversion.layers.push_back({layer.name, before.output_size, before.input_size, layer.output_size,
+                                 layer.input_size, layers[i].nonzeros, layers[i].encoding,
+                                 WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float)});
   }
+  conversion.input_size = checkpoint.input_size;
+  conversion.inputs_read = model.layers.front().input_size;
   return conversion;
 }
 
 Conversion ConvertFile(const std::string& input, const std::string& output, const ConvertOptions& options) {
+  return ConvertFile(input, output, options, ImportOptions{});
+}
+
+Conversion ConvertFile(const std::string& input, const std::string& output, const ConvertOptions& options,
+                       const ImportOptions& import_options) {
   std::error_code error;
   if (std::filesystem::equivalent(input, output, error)) {
     throw ConvertError(output + ": the output path is the input checkpoint; choose another output file");
   }
-  const Checkpoint checkpoint = ReadCheckpoint(input);
+  const Checkpoint checkpoint = ReadModel(input, import_options);
   Conversion conversion = Convert(checkpoint, options, output);
+  conversion.warnings = checkpoint.warnings;
   try {
     WriteFileAtomically(output, std::string_view(reinterpret_cast<const char*>(conversion.buffer.data()),
                                                  conversion.buffer.size()));
@@ -216,34 +279,46 @@ Conversion ConvertFile(const std::string& input, const std::string& output, cons
 std::string FormatSummary(const Conversion& conversion) {
   std::size_t name_width = 5;  // "layer"
   for (const LayerSummary& layer : conversion.layers) name_width = std::max(name_width, layer.name.size());
+  const int width = static_cast<int>(name_width);
 
   std::string text;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-*s %8s %8s %10s %8s %8s %12s\n", static_cast<int>(name_width), "layer",
-                "rows", "columns", "nonzeros", "density", "encoding", "bytes");
+  char line[320];
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %12s %8s\n", width, "layer", "before", "after",
+                "nonzeros", "density", "encoding", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
   std::uint64_t nonzeros = 0;
   std::uint64_t bytes = 0;
   for (const LayerSummary& layer : conversion.layers) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
-    std::snprintf(line, sizeof line, "%-*s %8u %8u %10llu %8s %8s %12llu\n", static_cast<int>(name_width),
-                  layer.name.c_str(), layer.rows, layer.columns, static_cast<unsigned long long>(layer.nonzeros),
+    const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
+    const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, layer.name.c_str(),
+                  before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
-                  EncodingName(layer.encoding), static_cast<unsigned long long>(layer.bytes));
+                  EncodingName(layer.encoding), static_cast<unsigned long long>(layer.bytes),
+                  BytesPerNonzero(layer.bytes, layer.nonzeros).c_str());
     text += line;
     weights += count;
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %8s %8s %10llu %8s %8s %12llu\n", static_cast<int>(name_width), "total",
-                "", "", static_cast<unsigned long long>(nonzeros),
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, "total", "", "",
+                static_cast<unsigned long long>(nonzeros),
                 Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "",
-                static_cast<unsigned long long>(bytes));
+                static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
   text += line;
-  std::snprintf(line, sizeof line, "file: %zu bytes; with every layer dense: %zu bytes (%.2fx)\n",
+  std::snprintf(line, sizeof line, "inputs: %u, of which layer 0 reads %u\n", conversion.input_size,
+                conversion.inputs_read);
+  text += line;
+  std::snprintf(line, sizeof line,
+                "file: %zu bytes; with every layer dense: %zu bytes (%.2fx); dense before elimination: %zu bytes "
+                "(%.2fx)\n",
                 conversion.buffer.size(), conversion.dense_file_bytes,
-                static_cast<double>(conversion.dense_file_bytes) / static_cast<double>(conversion.buffer.size()));
+                static_cast<double>(conversion.dense_file_bytes) / static_cast<double>(conversion.buffer.size()),
+                conversion.original_dense_file_bytes,
+                static_cast<double>(conversion.original_dense_file_bytes) /
+                    static_cast<double>(conversion.buffer.size()));
   text += line;
   return text;
 }

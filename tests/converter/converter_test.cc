@@ -271,7 +271,11 @@ TEST_CASE("all-zero layer converts to CSR with empty rows") {
   };
   const fs::path input = WriteCheckpoint(dir, layers);
   const fs::path output = dir / "model.frugal";
-  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), {});
+  // Elimination would remove every unit that feeds the all-zero layer; this test is
+  // about encoding the layer as it is.
+  ConvertOptions options;
+  options.eliminate_dead_units = false;
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
 
   REQUIRE(conversion.layers.size() == 2);
   CHECK(conversion.layers[1].nonzeros == 0);
@@ -337,7 +341,9 @@ TEST_CASE("auto encoding is chosen per layer") {
                                           {6, 4, full, std::vector<float>(4, -1.0f), "none"}};
   const fs::path input = WriteCheckpoint(dir, layers);
   const fs::path output = dir / "model.frugal";
-  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), {});
+  ConvertOptions options;
+  options.eliminate_dead_units = false;  // keeps the sparse layer's shape for the encoding choice
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
   REQUIRE(conversion.layers.size() == 2);
   CHECK(conversion.layers[0].encoding == Encoding::kCsr);
   CHECK(conversion.layers[0].nonzeros == 2);

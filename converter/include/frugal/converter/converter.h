@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -45,6 +46,13 @@ struct Checkpoint {
   std::string producer;           // the tool that wrote the checkpoint, may be empty
   std::string description;
   std::vector<Layer> layers;
+  // The inputs that layer 0 reads, strictly increasing and each < input_size, when dead
+  // input elimination dropped some (the file then uses format 2); empty when layer 0
+  // reads all input_size inputs.
+  std::vector<std::uint32_t> input_indices;
+  // Assumptions and repairs made while reading (default activations, summed duplicate
+  // sparse indices), for the tool to print.
+  std::vector<std::string> warnings;
 };
 
 // Reads and validates a checkpoint. Throws ConvertError naming `path` on any problem.
@@ -81,16 +89,39 @@ struct ConvertOptions {
   // Weights with |w| <= threshold become exact zeros before encoding; biases are kept.
   // 0 drops only exact zeros. Must be finite and >= 0.
   float threshold = 0.0f;
+  // After the threshold, keeps only the largest-magnitude fraction of each layer's
+  // weights, in (0, 1]. A layer listed in layer_target_density uses its own value.
+  std::optional<double> target_density;
+  std::map<std::string, double> layer_target_density;
+  // Removes hidden units that read no weight or feed no weight, and inputs that no
+  // weight reads (see EliminateDeadUnits).
+  bool eliminate_dead_units = true;
   EncodingPolicy encoding = EncodingPolicy::kAuto;
   // Replaces the checkpoint's description in the metadata when set.
   std::optional<std::string> description;
 };
 
+// Keeps the `density` fraction (in (0, 1]) of the layer's weights with the largest
+// magnitude, rounded to the nearest count, and sets the others to 0. Ties at the cut
+// keep the earlier weight in row-major order. Weights that are already 0 stay 0.
+void PruneToDensity(Layer& layer, double density);
+
+// Returns a smaller model with the same outputs. A hidden unit whose incoming weights are
+// all zero outputs the constant activation(bias): that constant times its outgoing
+// weights is added to the next layer's bias, and the unit is removed (its row in its own
+// layer, its column in the next). A hidden unit whose outgoing weights are all zero is
+// removed too, and so is an input that no weight of layer 0 reads; input_indices records
+// the inputs that remain. Runs until nothing changes, and keeps at least one unit per
+// layer and one input. The last layer's outputs are never removed.
+Checkpoint EliminateDeadUnits(const Checkpoint& checkpoint);
+
 // What Convert did with one layer, for the report.
 struct LayerSummary {
   std::string name;
-  std::uint32_t rows = 0;     // output_size
-  std::uint32_t columns = 0;  // input_size
+  std::uint32_t rows_before = 0;     // output_size before dead-unit elimination
+  std::uint32_t columns_before = 0;  // input_size before dead-unit elimination
+  std::uint32_t rows = 0;            // output_size as written
+  std::uint32_t columns = 0;         // input_size as written
   std::uint64_t nonzeros = 0;
   Encoding encoding = Encoding::kDense;
   std::uint64_t bytes = 0;  // weight arrays in the chosen encoding plus the bias
@@ -100,6 +131,12 @@ struct Conversion {
   std::vector<std::uint8_t> buffer;  // the .frugal file
   std::vector<LayerSummary> layers;
   std::size_t dense_file_bytes = 0;  // size of the same model with every layer dense
+  // Size with every layer dense and no dead-unit elimination, close to what a converter
+  // without sparsity support would write.
+  std::size_t original_dense_file_bytes = 0;
+  std::uint32_t input_size = 0;      // inputs the caller supplies
+  std::uint32_t inputs_read = 0;     // inputs layer 0 reads after elimination
+  std::vector<std::string> warnings;  // from reading the input file
 };
 
 // Builds the .frugal FlatBuffer and checks it with the runtime's loader, so a converter
@@ -108,8 +145,8 @@ struct Conversion {
 Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options,
                    const std::string& output_name);
 
-// Reads `input`, converts it and writes `output` atomically: on any error no output file
-// is created and an existing one is left unchanged.
+// Reads `input` (any format ReadModel in import.h reads), converts it and writes `output`
+// atomically: on any error no output file is created and an existing one is left unchanged.
 Conversion ConvertFile(const std::string& input, const std::string& output,
                        const ConvertOptions& options);
 
