@@ -128,7 +128,7 @@ void Measure(std::vector<Measurement>& measurements, std::vector<MethodResult>& 
   for (Measurement& m : measurements) {
     m.next_input = 0;
     m.checksum = 0.0;
-    m.samples_us.reserve(options.runs);
+    m.samples_us.reserve(static_cast<std::size_t>(options.runs));
   }
 
   auto done = [&](const Measurement& m) {
@@ -272,7 +272,8 @@ int Run(const Options& options) {
   }
   report.load_ms = MicrosecondsSince(load_start) / 1000.0;
   FillModelFacts(*model, &report);
-  const std::size_t batch = options.batch;
+  // Option parsing caps counts at 2^32 - 1, so they fit size_t on 32-bit boards too.
+  const std::size_t batch = static_cast<std::size_t>(options.batch);
 
   // The stored model comes first: its memory is what the model adds, and its first run
   // is the first inference of a fresh process.
@@ -347,8 +348,8 @@ int Run(const Options& options) {
 
   if (options.profile) {
     auto& stored = static_cast<frugal::bench::FrugalRunner&>(*runners.front());
-    report.profile_runs = options.runs;
-    report.profile = ProfileLayers(*model, stored.interpreter(), inputs, scale, options.runs);
+    report.profile_runs = static_cast<std::size_t>(options.runs);
+    report.profile = ProfileLayers(*model, stored.interpreter(), inputs, scale, static_cast<std::size_t>(options.runs));
   }
   report.peak_rss_kib = PeakRssKib();
 
