@@ -139,6 +139,25 @@ TEST_CASE("options: schedule and checkpoints") {
   CHECK(reset.config.retrain_epochs == 0);
 }
 
+TEST_CASE("options: sparse preset") {
+  const CommandLine line = Parse({"--preset", "sparse"});
+  const frugal::trainer::OptimizerConfig& optimizer = line.config.optimizer;
+  CHECK(optimizer.kind == OptimizerKind::kProximalAdam);
+  CHECK(optimizer.l1 == 0.0f);
+  using frugal::trainer::ResolveRegularization;
+  const float first = ResolveRegularization(optimizer, "dense_1", "dense_1/kernel").l1;
+  const float second = ResolveRegularization(optimizer, "dense_2", "dense_2/kernel").l1;
+  CHECK(first > second);
+  CHECK(second > 0.0f);
+  for (const char* layer : {"dense_1", "dense_2", "dense_3"}) {
+    INFO(layer);
+    CHECK(ResolveRegularization(optimizer, layer, std::string(layer) + "/bias").l1 == 0.0f);
+  }
+  CHECK(line.config.l1_warmup_epochs > 0);
+  CHECK(line.config.retrain_epochs > 0);
+  CHECK(line.config.input_scale == 1.0 / 255.0);
+}
+
 TEST_CASE("options: one-line errors") {
   struct Case {
     std::vector<std::string> args;
@@ -186,7 +205,7 @@ TEST_CASE("options: help names every option") {
         "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
         "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
-        "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
+        "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
         "proximal-sgd", "proximal-adam"}) {
     INFO(option);
