@@ -171,6 +171,39 @@ std::string Percent(double fraction) {
   return text;
 }
 
+// Whether reading only input_indices makes the file smaller. Each dropped column saves
+// its stored values (rows floats when layer 0 is dense, nothing when it is CSR, whose
+// empty columns cost no bytes), and each kept input costs a 4-byte index.
+bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options) {
+  const Layer& first = model.layers.front();
+  const PreparedLayer gathered = Prepare(first, options);
+  const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
+  const PreparedLayer full = [&] {
+    PreparedLayer prepared = gathered;
+    prepared.encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size, gathered.nonzeros);
+    return prepared;
+  }();
+  const std::uint64_t full_bytes = full.encoding == Encoding::kCsr
+                                       ? CsrWeightBytes(first.output_size, full.nonzeros)
+                                       : DenseWeightBytes(first.output_size, model.input_size);
+  return gathered_bytes < full_bytes;
+}
+
+// Puts layer 0's columns back at their original input positions and clears input_indices.
+void RestoreAllInputs(Checkpoint& model) {
+  Layer& first = model.layers.front();
+  std::vector<float> weights(std::size_t{first.output_size} * model.input_size, 0.0f);
+  for (std::uint32_t r = 0; r < first.output_size; ++r) {
+    for (std::size_t k = 0; k < model.input_indices.size(); ++k) {
+      weights[std::size_t{r} * model.input_size + model.input_indices[k]] =
+          first.weights[std::size_t{r} * first.input_size + k];
+    }
+  }
+  first.weights = std::move(weights);
+  first.input_size = model.input_size;
+  model.input_indices.clear();
+}
+
 }  // namespace
 
 const char* EncodingName(Encoding encoding) { return encoding == Encoding::kCsr ? "csr" : "dense"; }
@@ -219,7 +252,8 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
 
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
-  const Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
+  Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
+  if (!model.input_indices.empty() && !GatherSavesBytes(model, options)) RestoreAllInputs(model);
 
   std::vector<PreparedLayer> layers;
   std::uint64_t payload = 0;  // of the larger of the chosen and the all-dense encoding

@@ -56,6 +56,7 @@ std::optional<std::vector<std::string>> ReadStrings(hid_t object, const char* na
   if (count < 0) Fail(source, where + ": attribute " + name + " has no valid extent");
 
   std::vector<std::string> strings;
+  if (count == 0) return strings;  // h5py writes an empty weight_names for layers without weights
   if (H5Tis_variable_str(type.get()) > 0) {
     std::vector<char*> pointers(static_cast<std::size_t>(count), nullptr);
     const Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);

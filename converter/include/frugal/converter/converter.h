@@ -94,7 +94,9 @@ struct ConvertOptions {
   std::optional<double> target_density;
   std::map<std::string, double> layer_target_density;
   // Removes hidden units that read no weight or feed no weight, and inputs that no
-  // weight reads (see EliminateDeadUnits).
+  // weight reads (see EliminateDeadUnits). Inputs are dropped only when the file gets
+  // smaller: each kept input costs a 4-byte index, and a CSR layer 0 stores nothing for
+  // an unread input anyway.
   bool eliminate_dead_units = true;
   EncodingPolicy encoding = EncodingPolicy::kAuto;
   // Replaces the checkpoint's description in the metadata when set.
@@ -106,16 +108,16 @@ struct ConvertOptions {
 // keep the earlier weight in row-major order. Weights that are already 0 stay 0.
 void PruneToDensity(Layer& layer, double density);
 
-// Returns a smaller model with the same outputs. A hidden unit whose incoming weights are
-// all zero outputs the constant activation(bias): that constant times its outgoing
-// weights is added to the next layer's bias, and the unit is removed (its row in its own
-// layer, its column in the next). A hidden unit whose outgoing weights are all zero is
+// Returns a smaller model with the same outputs, up to float rounding. A hidden unit whose
+// incoming weights are all zero outputs the constant activation(bias). That constant
+// times its outgoing weights is added to the next layer's bias, and the unit's row in its
+// own layer and its column in the next are removed. A hidden unit whose outgoing weights are all zero is
 // removed too, and so is an input that no weight of layer 0 reads; input_indices records
 // the inputs that remain. Runs until nothing changes, and keeps at least one unit per
 // layer and one input. The last layer's outputs are never removed.
 Checkpoint EliminateDeadUnits(const Checkpoint& checkpoint);
 
-// What Convert did with one layer, for the report.
+// One layer's shapes, size and encoding after Convert, for the report.
 struct LayerSummary {
   std::string name;
   std::uint32_t rows_before = 0;     // output_size before dead-unit elimination
