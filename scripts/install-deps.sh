@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake make g++ pkg-config ca-certificates
   libeigen3-dev libflatbuffers-dev flatbuffers-compiler
-  doctest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev
+  doctest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libhdf5-dev
   npm jq gnuplot-nox libxnnpack-dev libpthreadpool-dev
 )
 # Extra groups, added by flags: cross compilers and qemu for the board builds.
