@@ -21,7 +21,9 @@ if(NOT epoch_line)
   message(FATAL_ERROR "frugal-train printed no measure_test line for epoch 1:\n${tool_output}")
 endif()
 
-run_tool("${BIN}/frugal-convert" "${SCRATCH}/model.npz" -o "${SCRATCH}/model.frugal")
+# Without elimination, so that the layers keep the shapes whose sparsity picks CSR;
+# dropping all-zero columns can raise a layer's density above the CSR break-even.
+run_tool("${BIN}/frugal-convert" "${SCRATCH}/model.npz" -o "${SCRATCH}/model.frugal" --no-eliminate-dead-units)
 if(NOT tool_output MATCHES "csr")
   message(FATAL_ERROR "frugal-convert chose no CSR layer for a ProximalAdagrad model:\n${tool_output}")
 endif()
