@@ -46,6 +46,10 @@ struct Archive {
 // members need zlib in the build.
 Archive Read(const std::string& path);
 
+// Same as Read, on the bytes of an archive already in memory. `source_name` is used in
+// error messages in place of a path.
+Archive Parse(const std::vector<std::uint8_t>& bytes, const std::string& source_name);
+
 // Writes the arrays (as little-endian float32 "<f4", C order) and raw members as stored,
 // uncompressed ZIP entries, in the given order. The archive goes to a temporary file in
 // the same folder, is flushed and renamed over `path`, so a failed or killed write leaves
