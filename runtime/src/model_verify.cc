@@ -330,20 +330,22 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
     previous_output = fc->output_size();
   }
 
-  // The interpreter allocates input_size floats for the input. Every other buffer is
-  // backed by bytes of the file (a bias value per output), and so is a dense first
-  // layer's input, but a CSR first layer's is not: without this limit a file of a few
-  // hundred bytes could claim 4 billion inputs and make the interpreter allocate 16 GiB.
-  const std::uint64_t input_bytes = std::uint64_t{result.layers.front().info.input_size} * sizeof(float);
-  if (input_bytes > options.max_file_bytes) {
-    report.SetLayer(0, layers->Get(0)->name());
-    return report.Invalid("input_size = " + std::to_string(result.layers.front().info.input_size) + " needs a " +
-                          std::to_string(input_bytes) + "-byte input buffer, over the limit max_file_bytes = " +
-                          std::to_string(options.max_file_bytes));
-  }
-
   Reporter model_report(source);
   if (Status status = CheckInputIndices(model_report, model, &result); !status.ok()) return status;
+
+  // The interpreter allocates the model's input size in floats. Every other buffer is
+  // backed by bytes of the file (a bias value per output), and so is a dense layer 0's
+  // input, but neither a CSR layer 0's input_size nor original_input_size is: without
+  // this limit a file of a few hundred bytes could make the interpreter allocate 16 GiB.
+  const std::uint64_t input_bytes = std::uint64_t{result.input_size} * sizeof(float);
+  if (input_bytes > options.max_file_bytes) {
+    const bool gathered = result.input_indices != nullptr;
+    if (!gathered) report.SetLayer(0, layers->Get(0)->name());
+    return (gathered ? model_report : report)
+        .Invalid(std::string(gathered ? "original_input_size" : "input_size") + " = " +
+                 std::to_string(result.input_size) + " needs a " + std::to_string(input_bytes) +
+                 "-byte input buffer, over the limit max_file_bytes = " + std::to_string(options.max_file_bytes));
+  }
   if (result.class_count != 0 && result.class_count != previous_output) {
     return model_report.Invalid("metadata.class_count = " + std::to_string(result.class_count) +
                                 " does not match the last layer's output_size = " + std::to_string(previous_output) +
