@@ -30,6 +30,21 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
     }
     layers.push_back(std::move(layer));
   }
+
+  // A model that reads only some inputs (format 2) gathers them before layer 0. The dense
+  // baselines instead see every input, with zero weights in the columns it never reads.
+  if (const auto* indices = model->input_indices(); indices != nullptr && !layers.empty()) {
+    DenseLayer& first = layers.front();
+    const std::uint32_t full_cols = model->original_input_size();
+    std::vector<float> widened(std::size_t{first.rows} * full_cols, 0.0f);
+    for (std::uint32_t r = 0; r < first.rows; ++r) {
+      for (std::uint32_t c = 0; c < first.cols; ++c) {
+        widened[std::size_t{r} * full_cols + indices->Get(c)] = first.weights[std::size_t{r} * first.cols + c];
+      }
+    }
+    first.weights = std::move(widened);
+    first.cols = full_cols;
+  }
   return layers;
 }
 
