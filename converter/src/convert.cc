@@ -282,6 +282,11 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
     conversion.layers.push_back({layer.name, before.output_size, before.input_size, layer.output_size,
                                  layer.input_size, layers[i].nonzeros, layers[i].encoding,
                                  WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float)});
+    if (layers[i].nonzeros == 0) {
+      conversion.warnings.push_back(output_name + ": layer " + std::to_string(i) + " (" + layer.name +
+                                    ") has no non-zero weights, so it is constant: its outputs are "
+                                    "activation(bias) whatever the input");
+    }
   }
   conversion.input_size = checkpoint.input_size;
   conversion.inputs_read = model.layers.front().input_size;
@@ -300,7 +305,7 @@ Conversion ConvertFile(const std::string& input, const std::string& output, cons
   }
   const Checkpoint checkpoint = ReadModel(input, import_options);
   Conversion conversion = Convert(checkpoint, options, output);
-  conversion.warnings = checkpoint.warnings;
+  conversion.warnings.insert(conversion.warnings.begin(), checkpoint.warnings.begin(), checkpoint.warnings.end());
   try {
     WriteFileAtomically(output, std::string_view(reinterpret_cast<const char*>(conversion.buffer.data()),
                                                  conversion.buffer.size()));
