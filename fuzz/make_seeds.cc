@@ -1,0 +1,214 @@
+// Writes the seed corpora under fuzz/corpus/: small valid inputs for each fuzz target,
+// plus truncated, bit-flipped, re-identified and version-bumped variants, so a campaign
+// starts past the first checks. Run through `scripts/fuzz.sh --make-seeds`; the output
+// is committed, and rerunning the program reproduces it byte for byte.
+//
+//   fuzz_make_seeds CORPUS_DIR
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "frugal/frugal_model_generated.h"
+#include "frugal/npz.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+
+void Write(const fs::path& path, const Bytes& bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) {
+    std::fprintf(stderr, "fuzz_make_seeds: cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
+}
+
+// Writes `bytes` as NAME, NAME.half, NAME.8bytes and NAME.flipN (one bit flipped at
+// three fixed positions spread over the file).
+void WriteWithVariants(const fs::path& folder, const std::string& name, const Bytes& bytes) {
+  Write(folder / name, bytes);
+  Write(folder / (name + ".half"), Bytes(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
+  Write(folder / (name + ".8bytes"), Bytes(bytes.begin(), bytes.begin() + std::min<long>(8, static_cast<long>(bytes.size()))));
+  for (int k = 1; k <= 3; ++k) {
+    Bytes flipped = bytes;
+    const std::size_t at = flipped.size() * static_cast<std::size_t>(k) / 4;
+    if (at < flipped.size()) flipped[at] ^= static_cast<std::uint8_t>(1u << (k + 2));
+    Write(folder / (name + ".flip" + std::to_string(k)), flipped);
+  }
+}
+
+// --- .frugal models ----------------------------------------------------------------
+
+struct SeedLayer {
+  std::uint32_t inputs;
+  std::uint32_t outputs;
+  bool relu;
+  bool csr;
+  std::vector<float> weights;  // row-major outputs x inputs
+};
+
+Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, const char* identifier) {
+  flatbuffers::FlatBufferBuilder builder;
+  std::vector<flatbuffers::Offset<frugal::fb::FullyConnected>> offsets;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const SeedLayer& layer = layers[i];
+    flatbuffers::Offset<void> weights;
+    frugal::fb::Weights type;
+    if (layer.csr) {
+      std::vector<std::uint32_t> row_ptr{0};
+      std::vector<std::uint32_t> col_idx;
+      std::vector<float> values;
+      for (std::uint32_t r = 0; r < layer.outputs; ++r) {
+        for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+          const float w = layer.weights[r * layer.inputs + c];
+          if (w == 0.0f) continue;
+          col_idx.push_back(c);
+          values.push_back(w);
+        }
+        row_ptr.push_back(static_cast<std::uint32_t>(col_idx.size()));
+      }
+      weights = frugal::fb::CreateCsrWeightsDirect(builder, &row_ptr, &col_idx, &values).Union();
+      type = frugal::fb::Weights::CsrWeights;
+    } else {
+      weights = frugal::fb::CreateDenseWeightsDirect(builder, &layer.weights).Union();
+      type = frugal::fb::Weights::DenseWeights;
+    }
+    std::vector<float> bias(layer.outputs);
+    for (std::uint32_t r = 0; r < layer.outputs; ++r) bias[r] = 0.125f * static_cast<float>(r) - 0.25f;
+    const auto name = builder.CreateString("fc" + std::to_string(i + 1));
+    offsets.push_back(frugal::fb::CreateFullyConnected(
+        builder, name, layer.inputs, layer.outputs,
+        layer.relu ? frugal::fb::Activation::Relu : frugal::fb::Activation::None, type, weights,
+        builder.CreateVector(bias)));
+  }
+  const auto metadata = frugal::fb::CreateMetadataDirect(builder, "fuzz seeds", 1.0f, 0, "seed");
+  builder.Finish(frugal::fb::CreateModel(builder, version, builder.CreateVector(offsets), metadata), identifier);
+  return Bytes(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
+}
+
+// Row-major weights with a fixed pattern of zeros: every `zero_every`-th value is 0.
+std::vector<float> Pattern(std::uint32_t rows, std::uint32_t cols, std::uint32_t zero_every) {
+  std::vector<float> weights(std::size_t{rows} * cols);
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    weights[i] = (zero_every != 0 && i % zero_every == 0) ? 0.0f : 0.0625f * static_cast<float>(i % 17) - 0.5f;
+  }
+  return weights;
+}
+
+void WriteModelSeeds(const fs::path& folder) {
+  const std::vector<SeedLayer> mlp = {{8, 6, true, true, Pattern(6, 8, 2)}, {6, 3, false, false, Pattern(3, 6, 0)}};
+  WriteWithVariants(folder, "mlp.frugal", BuildModel(mlp, 1, "FRGL"));
+  Write(folder / "mlp.tflite-id.frugal", BuildModel(mlp, 1, "TFL3"));
+  Write(folder / "mlp.version2.frugal", BuildModel(mlp, 2, "FRGL"));
+
+  std::vector<float> empty_rows = Pattern(3, 4, 0);
+  for (std::uint32_t c = 0; c < 4; ++c) empty_rows[c] = empty_rows[2 * 4 + c] = 0.0f;
+  WriteWithVariants(folder, "csr_empty_rows.frugal", BuildModel({{4, 3, true, true, empty_rows}}, 1, "FRGL"));
+  Write(folder / "csr_no_nonzeros.frugal", BuildModel({{5, 2, false, true, std::vector<float>(10, 0.0f)}}, 1, "FRGL"));
+  Write(folder / "one_by_one.frugal", BuildModel({{1, 1, false, false, {2.0f}}}, 1, "FRGL"));
+  Write(folder / "three_layers.frugal",
+        BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
+                    {4, 2, false, true, Pattern(2, 4, 5)}},
+                   1, "FRGL"));
+}
+
+// --- .npz archives and checkpoints ---------------------------------------------------
+
+Bytes ReadBack(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+void WriteNpzSeeds(const fs::path& folder) {
+  frugal::npz::Archive archive;
+  archive.arrays.push_back({"dense_1/kernel", {3, 2}, {0.5f, -1.0f, 0.0f, 2.0f, 0.25f, 0.0f}});
+  archive.arrays.push_back({"dense_1/bias", {2}, {0.125f, -0.125f}});
+  archive.arrays.push_back({"scalar", {}, {7.0f}});
+  archive.raw_members.push_back(
+      {"architecture.json",
+       R"({"format":"frugal-checkpoint","version":1,"input_size":3,"input_scale":1,"class_count":2,)"
+       R"("layers":[{"name":"dense_1","units":2,"activation":"none"}]})"});
+  const fs::path path = folder / "checkpoint.npz";
+  frugal::npz::Write(path.string(), archive);
+  WriteWithVariants(folder, "checkpoint.npz", ReadBack(path));
+}
+
+void WriteCheckpointSeeds(const fs::path& folder) {
+  const std::string two_layers =
+      R"({"format":"frugal-checkpoint","version":1,"input_size":4,"input_scale":0.5,"class_count":3,)"
+      R"("layers":[{"name":"dense_1","units":5,"activation":"relu"},{"name":"dense_2","units":3,"activation":"none"}],)"
+      R"("producer":"seed","description":"two layers"})";
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    Write(folder / name, Bytes(text.begin(), text.end()));
+  };
+  write_text("two_layers.txt", two_layers + "\n" +
+                                   "dense_1/kernel 4 5 : 0.5 0 -0.25 0 0 1\n"
+                                   "dense_1/bias 5 : 0.1 -0.1\n"
+                                   "dense_2/kernel 5 3 : 0 0 0.75 -1\n"
+                                   "dense_2/bias 3\n"
+                                   "optimizer/step 1 : 3\n");
+  write_text("zero_layer.txt", two_layers + "\n" +
+                                   "dense_1/kernel 4 5 : 0\n"
+                                   "dense_1/bias 5 : 0.1 -0.1\n"
+                                   "dense_2/kernel 5 3 : 1 0\n"
+                                   "dense_2/bias 3 : 0\n");
+  write_text("nan_weight.txt", two_layers + "\n" +
+                                   "dense_1/kernel 4 5 : 0.5 nan\n"
+                                   "dense_1/bias 5\n"
+                                   "dense_2/kernel 5 3 : inf\n"
+                                   "dense_2/bias 3\n");
+  write_text("one_by_one.txt",
+             R"({"format":"frugal-checkpoint","version":1,"input_size":1,"layers":[{"name":"d","units":1,"activation":"none"}]})"
+             "\nd/kernel 1 1 : 2\nd/bias 1 : -1\n");
+}
+
+// --- IDX -------------------------------------------------------------------------------
+
+Bytes IdxHeader(std::uint32_t magic, const std::vector<std::uint32_t>& dims) {
+  Bytes bytes;
+  auto put32 = [&](std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<std::uint8_t>(v >> shift));
+  };
+  put32(magic);
+  for (std::uint32_t d : dims) put32(d);
+  return bytes;
+}
+
+void WriteIdxSeeds(const fs::path& folder) {
+  Bytes images = IdxHeader(0x00000803, {3, 4, 4});
+  for (int i = 0; i < 3 * 4 * 4; ++i) images.push_back(static_cast<std::uint8_t>(i * 5));
+  WriteWithVariants(folder, "images.idx3", images);
+  Bytes labels = IdxHeader(0x00000801, {5});
+  for (int i = 0; i < 5; ++i) labels.push_back(static_cast<std::uint8_t>(i));
+  WriteWithVariants(folder, "labels.idx1", labels);
+  Bytes wrong_magic = images;
+  wrong_magic[2] = 0x0c;  // a float32 IDX file
+  Write(folder / "images.float.idx3", wrong_magic);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fuzz_make_seeds CORPUS_DIR\n");
+    return 1;
+  }
+  const fs::path root = argv[1];
+  const std::vector<std::pair<std::string, void (*)(const fs::path&)>> targets = {
+      {"model_fuzzer", WriteModelSeeds},
+      {"npz_fuzzer", WriteNpzSeeds},
+      {"checkpoint_fuzzer", WriteCheckpointSeeds},
+      {"idx_fuzzer", WriteIdxSeeds}};
+  for (const auto& [name, write] : targets) {
+    fs::create_directories(root / name);
+    write(root / name);
+  }
+  return 0;
+}
