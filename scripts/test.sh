@@ -33,6 +33,11 @@ cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFRUGAL_MNIST_DIR="$mni
 cmake --build "$build" --parallel "$jobs"
 ctest --test-dir "$build" --output-on-failure --parallel "$jobs"
 
+# Hostile input: ASan+UBSan and TSan test runs, then 15 s of fuzzing per target.
+echo "test.sh: sanitizer builds and a short fuzzing run" >&2
+FRUGAL_ASAN_DIR="$build-asan" FRUGAL_TSAN_DIR="$build-tsan" FRUGAL_JOBS="$jobs" "$repo/scripts/sanitize.sh"
+FRUGAL_FUZZ_DIR="$build-fuzz" FRUGAL_JOBS="$jobs" "$repo/scripts/fuzz.sh" --seconds 15
+
 # The native end-to-end test leaves a model and its logits on every test image.
 reference="$build/tests/e2e/cli_pipeline"
 for target in $targets; do
