@@ -9,6 +9,7 @@ install(TARGETS frugal_runtime EXPORT frugalTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES "${PROJECT_SOURCE_DIR}/runtime/include/frugal/runtime.h"
+  "${PROJECT_SOURCE_DIR}/runtime/include/frugal/c_api.h"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/frugal)
 foreach(tool frugal-run frugal-bench frugal-convert frugal-train)
   if(TARGET ${tool})
