@@ -38,6 +38,10 @@ struct KernelVariant {
   GemvFn gemv;
   CsrmvFn csrmv;
   bool (*is_available)();  // whether the running CPU can execute this variant
+  // CSR variants only: the density (stored values / (rows x cols)) at or below which this
+  // kernel is faster than the dense variant of the same ISA. ExecutionMode::kAuto expands
+  // layers above it to dense. 0 on dense variants.
+  float csr_max_density = 0.0f;
 };
 
 // Every variant compiled into this build, best first within each encoding.

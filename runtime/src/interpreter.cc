@@ -46,6 +46,17 @@ std::vector<float> ExpandToDense(const internal::LayerView& layer) {
   return dense;
 }
 
+// Whether `layer` runs expanded to dense: always in kDense, never in kAsStored, and in
+// kAuto when its density is above the crossover of the CSR kernel it would otherwise run.
+bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr) {
+  if (layer.info.encoding != WeightEncoding::kCsr) return false;
+  if (mode == ExecutionMode::kDense) return true;
+  if (mode == ExecutionMode::kAsStored) return false;
+  const double cells = static_cast<double>(layer.info.output_size) * layer.info.input_size;
+  if (cells == 0.0) return false;
+  return static_cast<double>(layer.info.stored_values) / cells > csr.csr_max_density;
+}
+
 // Whether options or the FRUGAL_SCALAR_KERNELS=1 environment variable request the scalar kernels.
 bool ScalarKernelsOnly(const InterpreterOptions& options) {
   if (options.scalar_kernels_only) return true;
@@ -66,11 +77,11 @@ struct Interpreter::Impl {
   std::vector<float> output;
   std::vector<float> ping;
   std::vector<float> pong;
-  std::vector<std::vector<float>> expanded_weights;  // dense copies of CSR layers (kDense)
+  std::vector<std::vector<float>> expanded_weights;  // dense copies of CSR layers run dense
   std::vector<PlannedLayer> layers;
 };
 
-// NOTE: the buffers (and, in kDense, the dense copies of CSR layers) are allocated here,
+// NOTE: the buffers (and the dense copies of CSR layers run dense) are allocated here,
 // so an out-of-memory condition throws std::bad_alloc from this constructor.
 Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     : impl_(std::make_unique<Impl>()) {
@@ -91,6 +102,9 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
   impl.pong.assign(views.size() > 2 ? hidden_max : 0, 0.0f);
 
   const bool scalar_only = ScalarKernelsOnly(options);
+  // kAuto compares with this variant's crossover, which was measured against the dense
+  // variant that SelectKernel picks with the same scalar_only.
+  const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
   impl.layers.resize(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const internal::LayerView& view = views[i];
@@ -104,7 +118,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.row_ptr = view.row_ptr;
     layer.col_idx = view.col_idx;
     layer.csr_values = view.csr_values;
-    if (options.mode == ExecutionMode::kDense && view.info.encoding == WeightEncoding::kCsr) {
+    if (RunsExpanded(view, options.mode, csr_kernel)) {
       impl.expanded_weights.push_back(ExpandToDense(view));
       layer.encoding = WeightEncoding::kDense;
       layer.dense_values = impl.expanded_weights.back().data();

@@ -1,13 +1,16 @@
-// Interpreter: hand-checked outputs, agreement of kAsStored and kDense with a layer-by-
-// layer reference, argument checks and ArgMax.
+// Interpreter: hand-checked outputs, agreement of kAuto, kAsStored and kDense with a
+// layer-by-layer reference, kAuto's kernel choice, argument checks and ArgMax.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "frugal/runtime.h"
+#include "kernels/kernels.h"
 #include "kernels/reference.h"
 #include "test_model.h"
 
@@ -87,19 +90,25 @@ TEST_CASE("interpreter modes agree with the reference") {
     CAPTURE(s);
     const testing::TestModel spec = testing::RandomModel(static_cast<std::uint32_t>(s + 1), shapes[s], encodings[s], 0.7);
     const auto model = Load(testing::Serialize(spec));
+    Interpreter automatic(*model, {ExecutionMode::kAuto});
     Interpreter stored(*model, {ExecutionMode::kAsStored});
     Interpreter dense(*model, {ExecutionMode::kDense});
 
     for (int trial = 0; trial < 5; ++trial) {
       const std::vector<float> x = testing::RandomWeights(rng, shapes[s].front(), 0.0);
       const std::vector<float> expected = ReferenceForward(spec, x);
+      std::span<const float> out_auto;
       std::span<const float> out_stored;
       std::span<const float> out_dense;
+      REQUIRE(automatic.Invoke(x, &out_auto).ok());
       REQUIRE(stored.Invoke(x, &out_stored).ok());
       REQUIRE(dense.Invoke(x, &out_dense).ok());
+      REQUIRE(out_auto.size() == expected.size());
       REQUIRE(out_stored.size() == expected.size());
       REQUIRE(out_dense.size() == expected.size());
       for (std::size_t i = 0; i < expected.size(); ++i) {
+        CHECK_MESSAGE(out_auto[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                      "kAuto output[" << i << "] = " << out_auto[i] << ", reference " << expected[i]);
         CHECK_MESSAGE(out_stored[i] == doctest::Approx(expected[i]).epsilon(1e-4),
                       "kAsStored output[" << i << "] = " << out_stored[i] << ", reference " << expected[i]);
         CHECK_MESSAGE(out_dense[i] == doctest::Approx(expected[i]).epsilon(1e-4),
@@ -148,6 +157,90 @@ TEST_CASE("interpreters on one model are independent") {
   const std::vector<float> first(out_a.begin(), out_a.end());
   REQUIRE(b.Invoke(x2, &out_b).ok());
   for (std::size_t i = 0; i < first.size(); ++i) CHECK(a.output()[i] == first[i]);
+}
+
+// Whether the interpreter will run scalar kernels, given the option and the environment.
+bool ExpectScalarKernels(bool scalar_kernels_only) {
+  const char* environment = std::getenv("FRUGAL_SCALAR_KERNELS");
+  return scalar_kernels_only || (environment != nullptr && std::string_view(environment) == "1");
+}
+
+// The kernel kAuto should pick for layer `i`, from its stored density and the crossover
+// on the CSR variant that the interpreter selects.
+std::string_view ExpectedAutoKernel(const Model& model, std::size_t i, bool scalar_only) {
+  const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+  const kernels::KernelVariant& csr = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
+  const LayerInfo& info = model.layer(i);
+  if (info.encoding == WeightEncoding::kDense) return dense.name;
+  const double density = static_cast<double>(info.stored_values) / (static_cast<double>(info.output_size) * info.input_size);
+  return density <= csr.csr_max_density ? csr.name : dense.name;
+}
+
+TEST_CASE("kAuto runs half-sparse CSR dense") {
+  // fc1 is 300 x 100 at 50% zeros, fc2 is 100 x 100 at 99% zeros (about 100 values),
+  // fc3 is dense. Every crossover lies between those two densities.
+  testing::TestModel spec;
+  std::mt19937 rng(17);
+  spec.layers.push_back(testing::CsrLayer("fc1", 300, 100, testing::RandomWeights(rng, 300 * 100, 0.5),
+                                          testing::RandomWeights(rng, 100, 0.0), /*relu=*/true));
+  spec.layers.push_back(testing::CsrLayer("fc2", 100, 100, testing::RandomWeights(rng, 100 * 100, 0.99),
+                                          testing::RandomWeights(rng, 100, 0.0), /*relu=*/true));
+  spec.layers.push_back(testing::DenseLayer("fc3", 100, 10, testing::RandomWeights(rng, 100 * 10, 0.0),
+                                            testing::RandomWeights(rng, 10, 0.0), /*relu=*/false));
+  const auto model = Load(testing::Serialize(spec));
+
+  for (const bool scalar_kernels_only : {false, true}) {
+    CAPTURE(scalar_kernels_only);
+    const bool scalar_only = ExpectScalarKernels(scalar_kernels_only);
+    const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+    const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
+    CAPTURE(csr_kernel.name);
+    REQUIRE(csr_kernel.csr_max_density > 0.02f);
+    REQUIRE(csr_kernel.csr_max_density < 0.45f);
+
+    Interpreter automatic(*model, {ExecutionMode::kAuto, scalar_kernels_only});
+    Interpreter stored(*model, {ExecutionMode::kAsStored, scalar_kernels_only});
+    Interpreter dense(*model, {ExecutionMode::kDense, scalar_kernels_only});
+    CHECK(automatic.kernel_name(0) == dense_kernel.name);
+    CHECK(automatic.kernel_name(1) == csr_kernel.name);
+    CHECK(automatic.kernel_name(2) == dense_kernel.name);
+    CHECK(stored.kernel_name(0) == csr_kernel.name);
+    CHECK(dense.kernel_name(1) == dense_kernel.name);
+    // Only fc1 is expanded: 300 x 100 floats more than kAsStored.
+    CHECK(automatic.buffer_bytes() == stored.buffer_bytes() + 300 * 100 * sizeof(float));
+
+    for (int trial = 0; trial < 3; ++trial) {
+      const std::vector<float> x = testing::RandomWeights(rng, 300, 0.0);
+      const std::vector<float> expected = ReferenceForward(spec, x);
+      for (Interpreter* interpreter : {&automatic, &stored, &dense}) {
+        std::span<const float> output;
+        REQUIRE(interpreter->Invoke(x, &output).ok());
+        REQUIRE(output.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          CHECK_MESSAGE(output[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                        "output[" << i << "] = " << output[i] << ", reference " << expected[i]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("kAuto follows the selected crossover") {
+  // CSR layers at densities from 1% to 60%, so each side of every crossover is covered.
+  // With scalar_kernels_only the decision must use the scalar variant's crossover.
+  const double zero_fractions[] = {0.99, 0.97, 0.95, 0.92, 0.9, 0.87, 0.85, 0.8, 0.75, 0.7, 0.6, 0.4};
+  for (const double zero_fraction : zero_fractions) {
+    CAPTURE(zero_fraction);
+    const auto model = Load(testing::Serialize(testing::RandomModel(7, {200, 100, 10}, {true, true}, zero_fraction)));
+    for (const bool scalar_kernels_only : {false, true}) {
+      CAPTURE(scalar_kernels_only);
+      Interpreter automatic(*model, {ExecutionMode::kAuto, scalar_kernels_only});
+      for (std::size_t i = 0; i < model->layer_count(); ++i) {
+        CAPTURE(i);
+        CHECK(automatic.kernel_name(i) == ExpectedAutoKernel(*model, i, ExpectScalarKernels(scalar_kernels_only)));
+      }
+    }
+  }
 }
 
 TEST_CASE("ArgMax picks the first maximum") {

@@ -267,6 +267,7 @@ TEST_CASE("interpreter runs the dispatched kernels") {
   for (bool scalar_only : {false, true}) {
     CAPTURE(scalar_only);
     InterpreterOptions options;
+    options.mode = ExecutionMode::kAsStored;  // the default kAuto would run 80% zeros dense
     options.scalar_kernels_only = scalar_only;
     Interpreter interpreter(*loaded, options);
     std::span<const float> output;

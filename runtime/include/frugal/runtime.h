@@ -104,12 +104,17 @@ class Model {
 };
 
 enum class ExecutionMode {
+  // A CSR layer runs with the CSR kernel when its density (stored values / (rows x cols))
+  // is at most the crossover density of the selected kernels. Above it, the layer is
+  // expanded to dense at construction, which costs rows x cols floats. Dense layers stay
+  // dense, and kernel_name() reports the choice.
+  kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
 };
 
 struct InterpreterOptions {
-  ExecutionMode mode = ExecutionMode::kAsStored;
+  ExecutionMode mode = ExecutionMode::kAuto;
   // Runs the portable scalar kernels even where SIMD kernels (AVX2, NEON) are available,
   // for A/B comparisons. Setting the environment variable FRUGAL_SCALAR_KERNELS=1 has the
   // same effect without a code change.
@@ -142,7 +147,8 @@ class Interpreter {
 
   // Read-only facts for profilers: the name of the kernel variant that layer `i` runs
   // (for example "f32_csrmv__scalar"), and the bytes of the buffers this interpreter
-  // allocated (activations, plus the dense copies of CSR layers in kDense).
+  // allocated (activations, plus the dense copies of CSR layers that run dense in kDense
+  // or kAuto).
   std::string_view kernel_name(std::size_t i) const;
   std::size_t buffer_bytes() const;
 
