@@ -11,8 +11,9 @@ namespace frugal::bench {
 
 const char kUsage[] = R"usage(Usage: frugal-bench MODEL.frugal [options]
 
-Measures the latency of MODEL as stored (sparse layers run by the CSR kernel) side by
-side with the same weights run dense: by frugal's dense kernel and, when this build has
+Measures the latency of MODEL as frugal runs it by default (each sparse layer with the
+CSR kernel, or expanded to dense when it is too dense for CSR to pay) side by side with
+the same weights run dense: by frugal's dense kernel and, when this build has
 them, by Eigen and by XNNPACK. The methods alternate in rounds of 10 runs in one process,
 so clock or thermal drift affects all alike. Only the inference is timed
 (std::chrono::steady_clock); writing the inputs is not. All outputs are compared with the

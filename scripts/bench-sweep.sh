@@ -198,5 +198,14 @@ HEADER
       echo
     done
   done
-} >"$docs/benchmarks.md"
+} >"$docs/benchmarks.md.new"
+# Sections measured by other commands start at "## Never slower than dense" and are kept.
+kept=""
+if [[ -f "$docs/benchmarks.md" ]]; then
+  kept=$(sed -n '/^## Never slower than dense/,$p' "$docs/benchmarks.md")
+fi
+if [[ -n "$kept" ]]; then
+  printf '\n%s\n' "$kept" >>"$docs/benchmarks.md.new"
+fi
+mv "$docs/benchmarks.md.new" "$docs/benchmarks.md"
 echo "bench-sweep.sh: wrote $docs/benchmarks.md and the plots in $docs/img" >&2

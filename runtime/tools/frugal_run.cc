@@ -30,8 +30,10 @@ Options:
                  digits, enough to restore the float exactly) of the first N
                  images. Default: 0. Without --labels and --show, one line per image
                  with its index and predicted class is printed instead.
-  --mode MODE    "stored" runs each layer with the kernel of its stored encoding,
-                 "dense" expands sparse layers to dense first. Default: stored.
+  --mode MODE    "auto" runs each sparse layer with the CSR kernel, or dense when its
+                 density is above the kernel's crossover; "stored" runs each layer with
+                 the kernel of its stored encoding; "dense" expands sparse layers to
+                 dense first. Default: auto.
   -h, --help     Print this help and exit.
 )usage";
 
@@ -41,7 +43,7 @@ struct Options {
   std::string labels_path;
   std::uint64_t limit = 0;  // 0 means all images
   std::uint64_t show = 0;
-  frugal::ExecutionMode mode = frugal::ExecutionMode::kAsStored;
+  frugal::ExecutionMode mode = frugal::ExecutionMode::kAuto;
 };
 
 void PrintError(const std::string& message) { std::fprintf(stderr, "frugal-run: %s\n", message.c_str()); }
@@ -81,12 +83,14 @@ int ParseArguments(int argc, char** argv, Options* options) {
         if (!ParseCount(arg, value, 1, &options->limit)) return 1;
       } else if (arg == "--show") {
         if (!ParseCount(arg, value, 0, &options->show)) return 1;
+      } else if (value == "auto") {
+        options->mode = frugal::ExecutionMode::kAuto;
       } else if (value == "stored") {
         options->mode = frugal::ExecutionMode::kAsStored;
       } else if (value == "dense") {
         options->mode = frugal::ExecutionMode::kDense;
       } else {
-        PrintError("--mode: \"" + std::string(value) + "\" is not one of stored, dense");
+        PrintError("--mode: \"" + std::string(value) + "\" is not one of auto, stored, dense");
         return 1;
       }
     } else if (arg.starts_with("-")) {
