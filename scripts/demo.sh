@@ -55,7 +55,7 @@ echo "demo.sh: timing batch-1 inference, sparse against dense" >&2
 echo
 echo "frugal demo report (outputs in $out)"
 jq -r 'select(.event == "measure_test") | .num_nonzero.total as $t
-  | "trained (epoch \(.epochAfter)): \($t.num) parameters, \($t.numNz) with |w| > 1e-5 (\(100 - 100 * $t.numNz / $t.num | floor)% zero), test error \(100 * .inacc_test)%"' \
+  | "trained (epoch \(.epochAfter)): \($t.num) parameters, \($t.numNz) with |w| > 1e-5 (\(100 - 100 * $t.numNz / $t.num | floor)% zero), test error \(10000 * .inacc_test | round / 100)%"' \
   "$out/demo-train.jsonl" | tail -n 1
 grep -E '^(file|inputs):' "$out/demo-convert.txt" || true
 cat "$out/demo-run.txt"
