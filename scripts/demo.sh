@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds frugal and runs the main job end to end on real MNIST: train the reference
-# 784-64-64-10 model sparse with ProximalAdagrad, convert it to a .frugal file, run it
-# on the 10,000 test images, and compare its batch-1 latency with the same weights run
-# dense. Prints a short report at the end.
+# Builds frugal and runs the main job end to end on real MNIST. It trains the reference
+# 784-64-64-10 model sparse with ProximalAdagrad and converts it to a .frugal file. Then
+# it runs the model on the 10,000 test images and compares its batch-1 latency with the
+# same weights run dense. A short report comes last.
 #
 # Usage: scripts/demo.sh [--full] [--epochs N]
 #   --full      the full-length experiment (frugal-train's demo preset, 200 epochs)
