@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds frugal and runs the whole test suite through CTest.
-# The native suite includes the end-to-end tests on real MNIST. Then the runtime suite
-# of each board target runs under qemu-user, where the MNIST predictions must match the
-# native build's.
+# The native suite includes the end-to-end tests on real MNIST. Sanitizer builds
+# (ASan+UBSan, TSan) and a short fuzzing run follow. Then the runtime suite of each board
+# target runs under qemu-user, where the MNIST predictions must match the native build's.
 #
 # Environment: FRUGAL_BUILD_DIR (native build folder, default <repo>/build; cross builds
 # go to <folder>-aarch64 and so on), FRUGAL_DATA_DIR (MNIST folder, default
