@@ -53,7 +53,7 @@ void Prune(Checkpoint& model, const ConvertOptions& options) {
   for (const auto& [name, density] : options.layer_target_density) {
     CheckDensity(density, "target density of layer " + name);
     const bool found = std::any_of(model.layers.begin(), model.layers.end(),
-                                   [&](const Layer& layer) { return layer.name == name; });
+                                   [&wanted = name](const Layer& layer) { return layer.name == wanted; });
     if (!found) {
       std::string listed;
       for (const Layer& layer : model.layers) listed += (listed.empty() ? "" : ", ") + layer.name;
