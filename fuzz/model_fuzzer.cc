@@ -1,5 +1,5 @@
 // Fuzzes Model::FromBuffer with arbitrary bytes and runs one inference on every model
-// that loads, in both execution modes. A crash, sanitizer report, leak or exception is a
+// that loads, in every execution mode. A crash, sanitizer report, leak or exception is a
 // bug: the loader must reject bad bytes with a Status, and a loaded model must run.
 #include <cmath>
 #include <cstddef>
@@ -53,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   RunOnce(*model, frugal::ExecutionMode::kAsStored);
+  RunOnce(*model, frugal::ExecutionMode::kAuto);
   std::uint64_t dense_copy_floats = 0;
   for (std::size_t i = 0; i < model->layer_count(); ++i) {
     const frugal::LayerInfo& layer = model->layer(i);
