@@ -33,6 +33,7 @@ frugal_status_code ToCode(frugal::StatusCode code) {
     case frugal::StatusCode::kIoError: return FRUGAL_IO_ERROR;
     case frugal::StatusCode::kInvalidModel: return FRUGAL_INVALID_MODEL;
     case frugal::StatusCode::kUnsupported: return FRUGAL_UNSUPPORTED;
+    case frugal::StatusCode::kOutOfMemory: return FRUGAL_OUT_OF_MEMORY;
   }
   return FRUGAL_INTERNAL_ERROR;
 }

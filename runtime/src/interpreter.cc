@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,8 +83,8 @@ struct Interpreter::Impl {
   std::vector<PlannedLayer> layers;
 };
 
-// NOTE: the buffers (and the dense copies of CSR layers run dense) are allocated here,
-// so an out-of-memory condition throws std::bad_alloc from this constructor.
+// The buffers (and the dense copies of CSR layers run dense) are allocated here, so an
+// out-of-memory condition throws std::bad_alloc from this constructor; Create catches it.
 Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     : impl_(std::make_unique<Impl>()) {
   const std::vector<internal::LayerView>& views = model.impl_->view.layers;
@@ -183,6 +185,28 @@ Status Interpreter::Invoke(std::span<const float> input, std::span<const float>*
   Status status = Invoke();
   if (output != nullptr) *output = impl_->output;
   return status;
+}
+
+Status Interpreter::Create(const Model& model, const InterpreterOptions& options,
+                           std::unique_ptr<Interpreter>* interpreter) {
+  if (interpreter == nullptr) {
+    return Status(StatusCode::kInvalidArgument, "Interpreter::Create: the interpreter pointer is null");
+  }
+  try {
+    *interpreter = std::make_unique<Interpreter>(model, options);
+  } catch (const std::bad_alloc&) {
+    // Dense copies dominate what the constructor needs: rows x cols floats per layer in
+    // the worst case (kDense), plus the activation buffers.
+    std::uint64_t worst_case_bytes = 0;
+    for (std::size_t i = 0; i < model.layer_count(); ++i) {
+      const LayerInfo& layer = model.layer(i);
+      worst_case_bytes += std::uint64_t{layer.input_size} * layer.output_size * sizeof(float);
+    }
+    return Status(StatusCode::kOutOfMemory,
+                  model.source_name() + ": out of memory while planning the interpreter (up to " +
+                      std::to_string(worst_case_bytes) + " bytes of dense weights)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace frugal

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -189,7 +190,12 @@ int Run(const Options& options) {
     }
   }
 
-  frugal::Interpreter interpreter(*model, {options.mode});
+  std::unique_ptr<frugal::Interpreter> planned;
+  if (frugal::Status status = frugal::Interpreter::Create(*model, {options.mode}, &planned); !status.ok()) {
+    PrintError(status.message());
+    return 1;
+  }
+  frugal::Interpreter& interpreter = *planned;
   const std::span<float> input = interpreter.input();
   const float scale = model->input_scale();
   std::size_t correct = 0;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string_view>
+#include <memory>
 #include <vector>
 
 #include "frugal/runtime.h"
@@ -132,6 +133,30 @@ TEST_CASE("interpreter layer by layer equals Invoke") {
   const std::span<const float> output = stepped.output();
   REQUIRE(output.size() == expected.size());
   for (std::size_t i = 0; i < output.size(); ++i) CHECK(output[i] == expected[i]);
+}
+
+TEST_CASE("interpreter Create matches the constructor") {
+  const auto model = Load(testing::Serialize(testing::RandomModel(3, {9, 5, 3}, {true, false}, 0.5)));
+  std::unique_ptr<Interpreter> created;
+  const Status status = Interpreter::Create(*model, {}, &created);
+  REQUIRE(status.ok());
+  REQUIRE(created != nullptr);
+  Interpreter constructed(*model);
+
+  std::vector<float> input(9);
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = 0.25f * static_cast<float>(i) - 1.0f;
+  std::span<const float> from_created;
+  std::span<const float> from_constructed;
+  REQUIRE(created->Invoke(input, &from_created).ok());
+  REQUIRE(constructed.Invoke(input, &from_constructed).ok());
+  REQUIRE(from_created.size() == from_constructed.size());
+  for (std::size_t i = 0; i < from_created.size(); ++i) {
+    CAPTURE(i);
+    CHECK(from_created[i] == from_constructed[i]);
+  }
+
+  const Status null_status = Interpreter::Create(*model, {}, nullptr);
+  CHECK(null_status.code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("interpreter rejects a wrong input length") {

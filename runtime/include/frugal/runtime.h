@@ -1,7 +1,9 @@
 // frugal's inference runtime: load and verify a .frugal model, then run it.
 //
 // The runtime depends on the C++ standard library and the FlatBuffers headers only.
-// Nothing in this API throws: every failure comes back as a Status with a message.
+// Every failure comes back as a Status with a message. The one exception is the
+// Interpreter constructor, which throws std::bad_alloc when its buffers do not fit in
+// memory; Interpreter::Create reports that as kOutOfMemory instead.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +23,7 @@ enum class StatusCode {
   kIoError,          // a file exists but could not be read
   kInvalidModel,     // the bytes are not a valid .frugal model
   kUnsupported,      // a valid file that this runtime cannot run (for example a newer format)
+  kOutOfMemory,      // the buffers an Interpreter plans did not fit in memory
 };
 
 class Status {
@@ -125,6 +128,11 @@ struct InterpreterOptions {
 // allocates nothing. One Interpreter is for one thread at a time.
 class Interpreter {
  public:
+  // Plans the interpreter like the constructor, but returns kOutOfMemory, naming the
+  // model and the bytes it needed, instead of throwing std::bad_alloc.
+  static Status Create(const Model& model, const InterpreterOptions& options,
+                       std::unique_ptr<Interpreter>* interpreter);
+  // Throws std::bad_alloc when the buffers do not fit in memory; see Create.
   explicit Interpreter(const Model& model, const InterpreterOptions& options = {});
   ~Interpreter();
   Interpreter(const Interpreter&) = delete;
