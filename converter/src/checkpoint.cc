@@ -10,9 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/converter/converter.h"
+#include "frugal/converter/import.h"
 
 namespace frugal::converter {
 namespace {
+
+using internal::NumberText;
+using internal::ShapeText;
 
 using Json = nlohmann::json;
 
@@ -27,23 +31,6 @@ constexpr const char* kOptimizerPrefix = "optimizer/";
 std::string FieldText(const Json& object, const char* key) {
   const auto it = object.find(key);
   return it == object.end() ? std::string("(missing)") : it->dump();
-}
-
-std::string NumberText(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
-}
-
-std::string ShapeText(const std::vector<std::size_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
 }
 
 // An integer field in [minimum, uint32 max].
