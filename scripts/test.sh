@@ -54,7 +54,10 @@ for target in $targets; do
   if [[ "$target" != armv6 ]]; then
     (cd "$build-$target" && cpack -G DEB >/dev/null)
     package=$(ls "$build-$target"/frugal-runtime_*.deb)
-    dpkg-deb --contents "$package" | grep -q 'usr/lib/cmake/frugal/frugalConfig.cmake' || {
+    # The listing is read whole first: grep -q would stop early and, under pipefail,
+    # turn dpkg-deb's broken pipe into a failure.
+    contents=$(dpkg-deb --contents "$package")
+    grep -q 'usr/lib/cmake/frugal/frugalConfig.cmake' <<<"$contents" || {
       echo "test.sh: $package has no CMake package configuration" >&2
       exit 1
     }
