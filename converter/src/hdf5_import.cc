@@ -124,7 +124,7 @@ Activation ParseActivation(const std::string& text, const std::string& layer, co
   Fail(source, "layer " + layer + ": activation \"" + text + "\" is not supported (relu or linear)");
 }
 
-// What model_config says about each Dense layer, by name.
+// The settings that model_config records for each Dense layer, by name.
 struct DenseConfig {
   Activation activation = Activation::kNone;
   bool use_bias = true;

@@ -366,7 +366,7 @@ class GraphReader {
   void ReadGemm(const onnx::NodeProto& node) {
     RequireDataInput(node, 0);
     if (IntAttribute(node, "transA", 0) != 0 && current_ != graph_input_) {
-      // On the graph input, transA only says that the batch is the last dimension.
+      // On the graph input, transA only means that the batch is the last dimension.
       Fail(source_, NodeText(node) + ": transA = 1 is only supported on the graph input");
     }
     const bool trans_b = IntAttribute(node, "transB", 0) != 0;

@@ -20,7 +20,7 @@ int c_load_file(const char* path, frugal_status* status);
 int c_load_buffer(const void* data, size_t size, frugal_status* status);
 
 /* Loads `path`, creates an interpreter and runs one inference of n_in inputs into
- * n_out outputs. Returns the first failing code; *status holds its message. */
+ * n_out outputs. Returns the first failing code; *status contains its message. */
 frugal_status_code c_run_file(const char* path, const float* in, size_t n_in, float* out, size_t n_out,
                               frugal_status* status);
 

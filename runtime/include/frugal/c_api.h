@@ -68,7 +68,7 @@ void frugal_interpreter_free(frugal_interpreter* interpreter);
 
 /* Runs one inference: reads n_in floats from `in`, which must equal the model's input
  * size, and writes the model's output_size floats to `out`, whose length n_out must equal
- * it. On failure `out` is unchanged and frugal_interpreter_last_error says why. */
+ * it. On failure `out` is unchanged and frugal_interpreter_last_error returns the reason. */
 frugal_status_code frugal_interpreter_invoke(frugal_interpreter* interpreter, const float* in, size_t n_in,
                                              float* out, size_t n_out);
 

@@ -148,8 +148,8 @@ class Interpreter {
   // The last layer's outputs (model.output_size() floats), valid after a successful Invoke.
   std::span<const float> output() const;
 
-  // Runs only layer `i` (reading the previous layer's output, or input() for layer 0,
-  // gathered first in format 2); used by profilers to time layers one by one. Layers
+  // Runs only layer `i`, so profilers can time layers one by one. Layer 0 reads input()
+  // (gathered first in format 2) and later layers read the previous output, so layers
   // must run in order.
   void InvokeLayer(std::size_t i);
 

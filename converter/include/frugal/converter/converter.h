@@ -68,7 +68,7 @@ struct CsrMatrix {
   std::vector<float> values;           // no exact zeros
 };
 
-// Packs every value that is not exactly 0.0f (or -0.0f). `weights` holds rows * cols
+// Packs every value that is not exactly 0.0f (or -0.0f). `weights` contains rows * cols
 // values in row-major order.
 CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
 

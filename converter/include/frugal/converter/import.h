@@ -22,12 +22,12 @@ enum class WeightLayout {
 
 enum class InputFormat { kNpz, kOnnx, kHdf5 };
 
-// Architecture facts for files that do not carry them. Set fields replace what the file
-// says, for every input format.
+// Architecture facts for files that do not carry them. Set fields replace the values
+// in the file, for every input format.
 struct ImportOptions {
   WeightLayout layout = WeightLayout::kAuto;
   // One per layer. When neither the file nor this list gives them, hidden layers get
-  // ReLU and the last layer none, and the checkpoint's warnings say so.
+  // ReLU and the last layer none, and the checkpoint's warnings report it.
   std::vector<Activation> activations;
   std::optional<float> input_scale;
   std::optional<std::uint32_t> class_count;
@@ -63,7 +63,7 @@ namespace internal {
 
 // Shared by the readers: checks that sizes chain and every value is finite, fills in
 // activations (from `options`, or the defaults) and the overrides, and returns the model.
-// `activations_known` says whether the layers' activations came from the file.
+// `activations_known` tells whether the layers' activations came from the file.
 Checkpoint FinishImport(Checkpoint model, bool activations_known, const ImportOptions& options,
                         const std::string& source);
 
