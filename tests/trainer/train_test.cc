@@ -287,3 +287,78 @@ TEST_CASE("train: per-layer l1 sparsifies only its layer") {
   CHECK((model.layers[0].kernel.array() == 0.0f).count() > model.layers[0].kernel.size() / 4);
   CHECK((model.layers[1].kernel.array() == 0.0f).count() == 0);
 }
+
+TEST_CASE("train: group lasso removes whole units and inputs") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  for (const auto kind : {frugal::trainer::OptimizerKind::kProximalSgd,
+                          frugal::trainer::OptimizerKind::kProximalAdagrad,
+                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+    INFO(frugal::trainer::OptimizerName(kind));
+    TrainConfig config = SmallConfig();
+    config.hidden = {12, 8};
+    config.optimizer.kind = kind;
+    config.optimizer.l1 = 0.0f;
+    config.optimizer.learning_rate = kind == frugal::trainer::OptimizerKind::kProximalAdam ? 0.01f : 0.1f;
+    config.group_l1_units = 2e-2f;
+    config.group_l1_inputs = 2e-2f;
+
+    std::vector<frugal::trainer::EpochMetrics> epochs;
+    const Mlp model = frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); });
+    REQUIRE(epochs.size() == 4);
+    const frugal::trainer::EpochMetrics& last = epochs.back();
+
+    // The reported counts match the model, and something was removed.
+    REQUIRE(last.removed_units.size() == 2);
+    std::size_t removed = last.removed_inputs.removed;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const Eigen::MatrixXf& kernel = model.layers[i].kernel;
+      std::size_t zero_columns = 0;
+      for (Eigen::Index c = 0; c < kernel.cols(); ++c) zero_columns += (kernel.col(c).array() == 0.0f).all();
+      CHECK(last.removed_units[i].num == static_cast<std::size_t>(kernel.cols()));
+      CHECK(last.removed_units[i].removed == zero_columns);
+      removed += zero_columns;
+    }
+    std::size_t zero_rows = 0;
+    for (Eigen::Index r = 0; r < model.layers[0].kernel.rows(); ++r) {
+      zero_rows += (model.layers[0].kernel.row(r).array() == 0.0f).all();
+    }
+    CHECK(last.removed_inputs.num == frugal::testing::kSyntheticFeatures);
+    CHECK(last.removed_inputs.removed == zero_rows);
+    CHECK(removed > 0);
+
+    // Without any L1 the same run keeps every unit and input, and no weight is exactly 0.
+    TrainConfig plain = config;
+    plain.group_l1_units = 0.0f;
+    plain.group_l1_inputs = 0.0f;
+    const Mlp dense = frugal::trainer::Train(plain, data, nullptr);
+    CHECK((dense.layers[0].kernel.array() == 0.0f).count() == 0);
+  }
+}
+
+TEST_CASE("train: group lasso options are checked") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(50, 3, 1);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  TrainConfig output_layer = SmallConfig();
+  output_layer.group_l1_units_overrides = {{"dense_2", 1e-3f}};
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(output_layer, data, nullptr),
+                       doctest::Contains("no hidden layer named \"dense_2\"; the hidden layers are dense_1 to dense_1"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig sgd = SmallConfig();
+  sgd.optimizer.kind = frugal::trainer::OptimizerKind::kSgd;
+  sgd.optimizer.l1 = 0.0f;
+  sgd.group_l1_inputs = 1e-3f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(sgd, data, nullptr), doctest::Contains("needs a proximal optimizer"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig negative = SmallConfig();
+  negative.group_l1_units = -1.0f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(negative, data, nullptr),
+                       doctest::Contains("group l1 strength -1 must be non-negative"),
+                       frugal::trainer::TrainerError);
+}

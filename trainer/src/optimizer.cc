@@ -2,6 +2,7 @@
 // state, and the L1-penalty subgradient.
 #include "frugal/trainer/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -14,6 +15,12 @@ std::string FormatSetting(const char* name, float value) {
   char text[64];
   std::snprintf(text, sizeof text, " %s=%g", name, static_cast<double>(value));
   return text;
+}
+
+// 1 / (1 - beta^steps), Adam's bias correction. It is computed in double, because
+// 1 - beta^t loses most of its digits in float for beta = 0.999 and small t.
+float BiasCorrection(float beta, std::uint64_t steps) {
+  return static_cast<float>(1.0 / (1.0 - std::pow(double{beta}, static_cast<double>(steps))));
 }
 
 }  // namespace
@@ -89,6 +96,10 @@ void SgdOptimizer::Step(std::size_t variable, std::span<float> values,
   for (std::size_t i = 0; i < values.size(); ++i) values[i] -= learning_rate_ * gradients[i];
 }
 
+void SgdOptimizer::StepRates(std::size_t, std::span<float> rates) const {
+  std::fill(rates.begin(), rates.end(), learning_rate_);
+}
+
 std::string SgdOptimizer::Describe() const { return "sgd" + FormatSetting("lr", learning_rate_); }
 
 ProximalSgdOptimizer::ProximalSgdOptimizer(float learning_rate, Regularization regularization)
@@ -101,6 +112,10 @@ void ProximalSgdOptimizer::Step(std::size_t variable, std::span<float> values,
   for (std::size_t i = 0; i < values.size(); ++i) {
     values[i] = ProximalUpdate(values[i] - learning_rate_ * gradients[i], learning_rate_, regularization);
   }
+}
+
+void ProximalSgdOptimizer::StepRates(std::size_t, std::span<float> rates) const {
+  std::fill(rates.begin(), rates.end(), learning_rate_);
 }
 
 std::string ProximalSgdOptimizer::Describe() const {
@@ -125,6 +140,11 @@ void ProximalAdagradOptimizer::Step(std::size_t variable, std::span<float> value
     const float rate = learning_rate_ / std::sqrt(accumulator[i]);
     values[i] = ProximalUpdate(values[i] - rate * g, rate, regularization);
   }
+}
+
+void ProximalAdagradOptimizer::StepRates(std::size_t variable, std::span<float> rates) const {
+  const std::span<const float> accumulator = this->accumulator(variable);
+  for (std::size_t i = 0; i < rates.size(); ++i) rates[i] = learning_rate_ / std::sqrt(accumulator[i]);
 }
 
 std::string ProximalAdagradOptimizer::Describe() const {
@@ -152,17 +172,23 @@ void ProximalAdamOptimizer::Step(std::size_t variable, std::span<float> values,
   std::vector<float>& m = entry.slots[0];
   std::vector<float>& v = entry.slots[1];
   const Regularization regularization = EffectiveRegularization(variable);
-  // Bias corrections in double, because 1 - beta^t loses most of its digits in float
-  // for beta2 = 0.999 and small t.
-  const double t = static_cast<double>(entry.steps);
-  const float m_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta1_}, t)));
-  const float v_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta2_}, t)));
+  const float m_correction = BiasCorrection(beta1_, entry.steps);
+  const float v_correction = BiasCorrection(beta2_, entry.steps);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float g = gradients[i];
     m[i] = beta1_ * m[i] + (1.0f - beta1_) * g;
     v[i] = beta2_ * v[i] + (1.0f - beta2_) * g * g;
     const float rate = learning_rate_ / (std::sqrt(v[i] * v_correction) + epsilon_);
     values[i] = ProximalUpdate(values[i] - rate * (m[i] * m_correction), rate, regularization);
+  }
+}
+
+void ProximalAdamOptimizer::StepRates(std::size_t variable, std::span<float> rates) const {
+  const VariableState& entry = state()[variable];
+  const std::vector<float>& v = entry.slots[1];
+  const float v_correction = BiasCorrection(beta2_, entry.steps);
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    rates[i] = learning_rate_ / (std::sqrt(v[i] * v_correction) + epsilon_);
   }
 }
 

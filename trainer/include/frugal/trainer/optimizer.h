@@ -36,6 +36,11 @@ class Optimizer {
   virtual void Step(std::size_t variable, std::span<float> values,
                     std::span<const float> gradients) = 0;
 
+  // Writes the step size that the most recent Step of `variable` used for each
+  // coordinate into `rates` (same length), for a proximal operator applied after the
+  // step such as the group lasso. Call it right after that Step.
+  virtual void StepRates(std::size_t variable, std::span<float> rates) const = 0;
+
   // One-line summary of the settings, such as "sgd lr=0.001".
   virtual std::string Describe() const = 0;
 
@@ -83,6 +88,7 @@ class SgdOptimizer final : public Optimizer {
  public:
   explicit SgdOptimizer(float learning_rate);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:
@@ -101,6 +107,7 @@ class ProximalSgdOptimizer final : public Optimizer {
  public:
   ProximalSgdOptimizer(float learning_rate, Regularization regularization);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:
@@ -114,6 +121,7 @@ class ProximalAdagradOptimizer final : public Optimizer {
  public:
   ProximalAdagradOptimizer(float learning_rate, float l1, float l2, float initial_accumulator);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
   // Accumulator of a variable after its first Step, or an empty span before it.
@@ -134,6 +142,7 @@ class ProximalAdamOptimizer final : public Optimizer {
   ProximalAdamOptimizer(float learning_rate, Regularization regularization, float beta1,
                         float beta2, float epsilon);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:

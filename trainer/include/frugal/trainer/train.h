@@ -27,6 +27,13 @@ struct TrainConfig {
   OptimizerConfig optimizer;
   // Keras kernel_regularizer=l1(C): adds C * sum|w| over kernels to the loss. 0 = off.
   float l1_penalty = 0.0f;
+  // Group lasso strengths (see group_lasso.h), scaled by the L1 warm-up like the L1
+  // strengths and off in the retrain phase. Units: the incoming weights of each hidden
+  // unit, with a default for every hidden layer and per-layer overrides ("dense_1").
+  // Inputs: the outgoing weights of each input, the rows of dense_1/kernel. 0 = off.
+  float group_l1_units = 0.0f;
+  std::vector<NamedStrength> group_l1_units_overrides;
+  float group_l1_inputs = 0.0f;
   // The L1 strengths grow linearly from 1/N of their value in epoch 1 to their full
   // value in epoch N. 0 = full strength from the start.
   std::size_t l1_warmup_epochs = 0;
