@@ -149,7 +149,7 @@ TEST_CASE("train: retrain phase keeps every zero at zero") {
 
   for (const auto kind : {frugal::trainer::OptimizerKind::kProximalSgd,
                           frugal::trainer::OptimizerKind::kProximalAdagrad,
-                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+                          frugal::trainer::OptimizerKind::kProximalAdam, frugal::trainer::OptimizerKind::kFtrl}) {
     INFO(frugal::trainer::OptimizerName(kind));
     TrainConfig config = SmallConfig();
     config.optimizer.kind = kind;
@@ -210,7 +210,7 @@ TEST_CASE("train: resume gives bit-identical weights") {
 
   for (const auto kind : {frugal::trainer::OptimizerKind::kSgd, frugal::trainer::OptimizerKind::kProximalSgd,
                           frugal::trainer::OptimizerKind::kProximalAdagrad,
-                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+                          frugal::trainer::OptimizerKind::kProximalAdam, frugal::trainer::OptimizerKind::kFtrl}) {
     INFO(frugal::trainer::OptimizerName(kind));
     TrainConfig config = SmallConfig();
     config.optimizer.kind = kind;
@@ -356,9 +356,41 @@ TEST_CASE("train: group lasso options are checked") {
   CHECK_THROWS_WITH_AS(frugal::trainer::Train(sgd, data, nullptr), doctest::Contains("needs a proximal optimizer"),
                        frugal::trainer::TrainerError);
 
+  TrainConfig ftrl = SmallConfig();
+  ftrl.optimizer.kind = frugal::trainer::OptimizerKind::kFtrl;
+  ftrl.group_l1_units = 1e-3f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(ftrl, data, nullptr),
+                       doctest::Contains("the group lasso needs proximal-sgd, proximal-adagrad or proximal-adam"),
+                       frugal::trainer::TrainerError);
+
   TrainConfig negative = SmallConfig();
   negative.group_l1_units = -1.0f;
   CHECK_THROWS_WITH_AS(frugal::trainer::Train(negative, data, nullptr),
                        doctest::Contains("group l1 strength -1 must be non-negative"),
                        frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: ftrl learns and gives exact zeros") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  const frugal::trainer::Dataset test = frugal::testing::SyntheticDataset(90, 3, 2);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  data.test = test.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.kind = frugal::trainer::OptimizerKind::kFtrl;
+  // FTRL compares l1 with z, a sum of gradients, not with a weight, so it needs a larger
+  // strength than the proximal optimizers for the same sparsity.
+  config.optimizer.l1 = 0.3f;
+  std::vector<frugal::trainer::EpochMetrics> epochs;
+  const Mlp model = frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); });
+  REQUIRE(epochs.size() == 4);
+  REQUIRE(epochs.back().test.has_value());
+  CHECK(epochs.back().test->error_rate < 0.1);
+  INFO("test error " << epochs.back().test->error_rate);
+  CHECK((model.layers[0].kernel.array() == 0.0f).count() > model.layers[0].kernel.size() / 4);
+
+  TrainConfig zero_beta = config;
+  zero_beta.optimizer.ftrl_beta = 0.0f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(zero_beta, data, nullptr),
+                       doctest::Contains("ftrl beta 0 must be positive"), frugal::trainer::TrainerError);
 }

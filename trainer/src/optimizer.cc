@@ -1,5 +1,5 @@
-// SGD, proximal SGD, proximal Adagrad and proximal Adam updates, their checkpointable
-// state, and the L1-penalty subgradient.
+// SGD, proximal SGD, proximal Adagrad, proximal Adam and FTRL-proximal updates, their
+// checkpointable state, and the L1-penalty subgradient.
 #include "frugal/trainer/optimizer.h"
 
 #include <algorithm>
@@ -199,6 +199,44 @@ std::string ProximalAdamOptimizer::Describe() const {
          FormatSetting("beta2", beta2_) + FormatSetting("epsilon", epsilon_);
 }
 
+FtrlOptimizer::FtrlOptimizer(float learning_rate, Regularization regularization, float beta)
+    : Optimizer({"z", "n"}, {0.0f, 0.0f}, regularization), learning_rate_(learning_rate), beta_(beta) {}
+
+void FtrlOptimizer::Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) {
+  VariableState& entry = BeginStep(variable, values.size());
+  std::vector<float>& z = entry.slots[0];
+  std::vector<float>& n = entry.slots[1];
+  const Regularization regularization = EffectiveRegularization(variable);
+  if (entry.steps == 1) {
+    for (std::size_t i = 0; i < values.size(); ++i) z[i] = -(beta_ / learning_rate_) * values[i];
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const float g = gradients[i];
+    const float n_new = n[i] + g * g;
+    const float sqrt_n_new = std::sqrt(n_new);
+    const float sigma = (sqrt_n_new - std::sqrt(n[i])) / learning_rate_;
+    z[i] += g - sigma * values[i];
+    n[i] = n_new;
+    if (std::fabs(z[i]) <= regularization.l1) {
+      values[i] = 0.0f;
+    } else {
+      const float denominator = (beta_ + sqrt_n_new) / learning_rate_ + regularization.l2;
+      values[i] = -(z[i] - std::copysign(regularization.l1, z[i])) / denominator;
+    }
+  }
+}
+
+void FtrlOptimizer::StepRates(std::size_t variable, std::span<float> rates) const {
+  const std::vector<float>& n = state()[variable].slots[1];
+  for (std::size_t i = 0; i < rates.size(); ++i) rates[i] = learning_rate_ / (beta_ + std::sqrt(n[i]));
+}
+
+std::string FtrlOptimizer::Describe() const {
+  const Regularization defaults = default_regularization();
+  return "ftrl" + FormatSetting("lr", learning_rate_) + FormatSetting("l1", defaults.l1) +
+         FormatSetting("l2", defaults.l2) + FormatSetting("beta", beta_);
+}
+
 const char* OptimizerName(OptimizerKind kind) {
   switch (kind) {
     case OptimizerKind::kSgd:
@@ -209,6 +247,8 @@ const char* OptimizerName(OptimizerKind kind) {
       return "proximal-adagrad";
     case OptimizerKind::kProximalAdam:
       return "proximal-adam";
+    case OptimizerKind::kFtrl:
+      return "ftrl";
   }
   return "unknown";
 }
@@ -226,6 +266,8 @@ std::unique_ptr<Optimizer> MakeOptimizer(const OptimizerConfig& config) {
     case OptimizerKind::kProximalAdam:
       return std::make_unique<ProximalAdamOptimizer>(config.learning_rate, defaults, config.beta1,
                                                      config.beta2, config.epsilon);
+    case OptimizerKind::kFtrl:
+      return std::make_unique<FtrlOptimizer>(config.learning_rate, defaults, config.ftrl_beta);
   }
   return nullptr;
 }

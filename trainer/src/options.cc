@@ -219,13 +219,14 @@ const std::vector<OptionSpec>& Options() {
       {"--optimizer", true,
        [](CommandLine& line, auto option, auto value) {
          for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kProximalSgd,
-                                          OptimizerKind::kProximalAdagrad, OptimizerKind::kProximalAdam}) {
+                                          OptimizerKind::kProximalAdagrad, OptimizerKind::kProximalAdam,
+                                          OptimizerKind::kFtrl}) {
            if (value == OptimizerName(kind)) {
              line.config.optimizer.kind = kind;
              return;
            }
          }
-         Reject(option, value, "is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam");
+         Reject(option, value, "is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam, ftrl");
        }},
       {"--learning-rate", true,
        [](CommandLine& line, auto option, auto value) {
@@ -258,6 +259,10 @@ const std::vector<OptionSpec>& Options() {
       {"--group-l1-inputs", true,
        [](CommandLine& line, auto option, auto value) {
          line.config.group_l1_inputs = ParseFloat(option, value, false);
+       }},
+      {"--ftrl-beta", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.ftrl_beta = ParseFloat(option, value, true);
        }},
       {"--l1-warmup-epochs", true,
        [](CommandLine& line, auto option, auto value) {
@@ -395,15 +400,17 @@ Model:
 Training:
   --epochs N                passes over the training data (default 5)
   --batch-size N            examples per step (default 64)
-  --optimizer NAME          sgd, proximal-sgd, proximal-adagrad or proximal-adam
+  --optimizer NAME          sgd, proximal-sgd, proximal-adagrad, proximal-adam or ftrl
+                            (FTRL-proximal; --learning-rate is its alpha)
                             (default proximal-adagrad)
   --learning-rate LR        step size, > 0 (default 0.05)
-  --l1 S | NAME=S,...       L1 strength of the proximal optimizers; weights that it
-                            shrinks past zero become exactly 0. A bare S sets every
+  --l1 S | NAME=S,...       L1 strength of the proximal optimizers and ftrl; weights
+                            that it shrinks past zero become exactly 0. A bare S sets every
                             variable; NAME=S sets one layer (dense_1: kernel and bias)
                             or one variable (dense_1/bias) and wins over the bare value
                             (default 5e-05)
-  --l2 S | NAME=S,...       L2 strength of the proximal optimizers, given as --l1
+  --l2 S | NAME=S,...       L2 strength of the proximal optimizers and ftrl, given as
+                            --l1
                             (default 0)
   --group-l1-units S | NAME=S,...
                             group lasso on each hidden unit's incoming weights, for
@@ -421,6 +428,8 @@ Training:
   --beta1 B, --beta2 B      proximal-adam moment decay rates in [0, 1)
                             (default 0.9 and 0.999)
   --epsilon E               proximal-adam denominator term, > 0 (default 1e-08)
+  --ftrl-beta B             ftrl's beta, added to sqrt(n) in the per-weight rate
+                            alpha / (beta + sqrt(n)), > 0 (default 0.1)
   --l1-warmup-epochs N      grow every L1 and group L1 strength linearly over the
                             first N epochs
                             (default 0: full strength from the start)

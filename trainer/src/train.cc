@@ -77,6 +77,10 @@ void ValidateConfig(const TrainConfig& config) {
       fail("epsilon " + NumberText(optimizer.epsilon) + " must be positive and finite");
     }
   }
+  if (optimizer.kind == OptimizerKind::kFtrl &&
+      (!(optimizer.ftrl_beta > 0.0f) || !std::isfinite(optimizer.ftrl_beta))) {
+    fail("ftrl beta " + NumberText(optimizer.ftrl_beta) + " must be positive and finite");
+  }
   for (const auto* overrides : {&optimizer.l1_overrides, &optimizer.l2_overrides}) {
     for (const NamedStrength& entry : *overrides) {
       if (!(entry.value >= 0.0f) || !std::isfinite(entry.value)) {
@@ -112,6 +116,10 @@ void ValidateConfig(const TrainConfig& config) {
   }
   if (has_group_strengths && optimizer.kind == OptimizerKind::kSgd) {
     fail("the group lasso is a proximal step and needs a proximal optimizer, not sgd");
+  }
+  if (has_group_strengths && optimizer.kind == OptimizerKind::kFtrl) {
+    fail("the group lasso needs proximal-sgd, proximal-adagrad or proximal-adam; ftrl "
+         "recomputes every weight from its accumulators, which would undo the group step");
   }
 
   if (!(config.l1_penalty >= 0.0f) || !std::isfinite(config.l1_penalty)) {
