@@ -153,6 +153,9 @@ TEST_CASE("options: schedule and checkpoints") {
   CHECK(line.config.optimizer.beta2 == 0.99f);
   CHECK(line.config.optimizer.epsilon == 1e-7f);
 
+  CHECK(Parse({}).config.threads == 1);
+  CHECK(Parse({"--threads", "2"}).config.threads == 2);
+
   const CommandLine ftrl = Parse({"--optimizer", "ftrl", "--ftrl-beta", "0.5", "--l1", "1e-3"});
   CHECK(ftrl.config.optimizer.kind == OptimizerKind::kFtrl);
   CHECK(ftrl.config.optimizer.ftrl_beta == 0.5f);
@@ -199,6 +202,7 @@ TEST_CASE("options: one-line errors") {
       {{"--hidden", "64,,64"}, "invalid value for --hidden: \"\" is not a non-negative integer"},
       {{"--hidden", "64,0"}, "invalid value for --hidden: \"0\" is out of range"},
       {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam, ftrl"},
+      {{"--threads", "0"}, "invalid value for --threads: \"0\" is out of range [1, 256]"},
       {{"--ftrl-beta", "0"}, "invalid value for --ftrl-beta: \"0\" must be greater than 0"},
       {{"--preset", "fast"}, "invalid value for --preset: \"fast\""},
       {{"--frobnicate"}, "unknown option \"--frobnicate\""},
@@ -234,7 +238,7 @@ TEST_CASE("options: help names every option") {
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
         "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
-        "--group-l1-units", "--group-l1-inputs", "--ftrl-beta", "ftrl",
+        "--group-l1-units", "--group-l1-inputs", "--ftrl-beta", "ftrl", "--threads",
         "proximal-sgd", "proximal-adam"}) {
     INFO(option);
     CHECK(help.find(option) != std::string::npos);

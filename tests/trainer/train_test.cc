@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -393,4 +394,51 @@ TEST_CASE("train: ftrl learns and gives exact zeros") {
   zero_beta.optimizer.ftrl_beta = 0.0f;
   CHECK_THROWS_WITH_AS(frugal::trainer::Train(zero_beta, data, nullptr),
                        doctest::Contains("ftrl beta 0 must be positive"), frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: two threads give bit-identical weights") {
+  // 256 inputs and 128 hidden units make each product of a 64-example batch about 2
+  // million multiply-adds, above the size from which Eigen splits it over threads.
+  constexpr std::size_t kFeatures = 256;
+  constexpr std::size_t kCount = 640;
+  frugal::trainer::Rng rng(3);
+  frugal::trainer::Dataset train;
+  train.count = kCount;
+  train.features = kFeatures;
+  train.pixels.resize(kCount * kFeatures);
+  train.labels.resize(kCount);
+  for (std::size_t i = 0; i < kCount; ++i) {
+    train.labels[i] = static_cast<std::uint8_t>(i % 3);
+    for (std::size_t p = 0; p < kFeatures; ++p) {
+      const bool lit = p % 3 == i % 3;
+      train.pixels[i * kFeatures + p] = static_cast<std::uint8_t>(rng.UniformBelow(lit ? 256 : 64));
+    }
+  }
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  TrainConfig config = SmallConfig();
+  config.hidden = {128};
+  config.batch_size = 64;
+  config.epochs = 2;
+  if (!frugal::trainer::ThreadsSupported()) {
+    config.threads = 2;
+    CHECK_THROWS_WITH_AS(frugal::trainer::Train(config, data, nullptr), doctest::Contains("needs a build with OpenMP"),
+                         frugal::trainer::TrainerError);
+    return;
+  }
+
+  config.threads = 2;
+  const int threads_before = Eigen::nbThreads();
+  int threads_during = 0;
+  const Mlp first = frugal::trainer::Train(config, data, [&](const auto&) { threads_during = Eigen::nbThreads(); });
+  CHECK(threads_during == 2);
+  CHECK(Eigen::nbThreads() == threads_before);
+  const Mlp second = frugal::trainer::Train(config, data, nullptr);
+  CHECK(SameBits(first, second));
+
+  config.threads = 1;
+  const Mlp single = frugal::trainer::Train(config, data, [&](const auto&) { threads_during = Eigen::nbThreads(); });
+  CHECK(threads_during == 1);
+  CHECK(SameBits(single, frugal::trainer::Train(config, data, nullptr)));
 }

@@ -276,6 +276,10 @@ const std::vector<OptionSpec>& Options() {
        [](CommandLine& line, auto option, auto value) {
          line.config.retrain_learning_rate = ParseFloat(option, value, true);
        }},
+      {"--threads", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.threads = ParseUnsigned(option, value, 1, 256);
+       }},
       {"--resume", true,
        [](CommandLine& line, auto option, auto value) {
          if (value.empty()) Reject(option, value, "is empty");
@@ -440,6 +444,9 @@ Training:
                             the other weights for N more epochs, with a fresh optimizer
                             of the same kind without L1 or group L1 (default 0)
   --retrain-learning-rate LR  step size of the retrain epochs (default: --learning-rate)
+  --threads N               threads for the large matrix products (Eigen with OpenMP).
+                            The same seed and N give bit-identical weights; another N
+                            may change the last bits (default 1)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,

@@ -38,7 +38,32 @@ std::optional<LossAndError> EvaluateIfPresent(const Mlp& model, const DataView& 
   return Evaluate(model, view);
 }
 
+// Sets Eigen's thread count for the lifetime of the object and then restores it, since
+// the count is a process-wide setting.
+class EigenThreadsScope {
+ public:
+  explicit EigenThreadsScope(std::size_t threads) : previous_(Eigen::nbThreads()) {
+    Eigen::setNbThreads(static_cast<int>(threads));
+  }
+  ~EigenThreadsScope() { Eigen::setNbThreads(previous_); }
+  EigenThreadsScope(const EigenThreadsScope&) = delete;
+  EigenThreadsScope& operator=(const EigenThreadsScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+constexpr std::size_t kMaxThreads = 256;
+
 }  // namespace
+
+bool ThreadsSupported() {
+#if defined(_OPENMP)
+  return true;
+#else
+  return false;
+#endif
+}
 
 void ValidateConfig(const TrainConfig& config) {
   const auto fail = [](const std::string& what) { throw TrainerError(what); };
@@ -122,6 +147,15 @@ void ValidateConfig(const TrainConfig& config) {
          "recomputes every weight from its accumulators, which would undo the group step");
   }
 
+  if (config.threads == 0 || config.threads > kMaxThreads) {
+    fail("thread count " + std::to_string(config.threads) + " is out of range [1, " +
+         std::to_string(kMaxThreads) + "]");
+  }
+  if (config.threads > 1 && !ThreadsSupported()) {
+    fail("thread count " + std::to_string(config.threads) +
+         " needs a build with OpenMP; this one has none, so use 1 thread");
+  }
+
   if (!(config.l1_penalty >= 0.0f) || !std::isfinite(config.l1_penalty)) {
     fail("l1 penalty " + NumberText(config.l1_penalty) + " must be non-negative and finite");
   }
@@ -153,6 +187,7 @@ std::string DescribeRun(const TrainConfig& config) {
     if (config.retrain_learning_rate > 0.0f) text += " at lr=" + NumberText(config.retrain_learning_rate);
   }
   text += ", batch " + std::to_string(config.batch_size) + ", seed " + std::to_string(config.seed);
+  if (config.threads > 1) text += ", " + std::to_string(config.threads) + " threads";
   if (config.input_scale == 1.0) text += ", raw pixels";
   return text;
 }
@@ -288,6 +323,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch,
           const std::function<void(const TrainState&)>& on_state, const TrainState* resume) {
   ValidateConfig(config);
+  const EigenThreadsScope threads(config.threads);
   if (data.train.count == 0) throw TrainerError("training data is empty");
   if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
   CheckLabelRange(data.train, config.class_count, "training");
