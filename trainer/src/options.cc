@@ -444,9 +444,12 @@ Training:
                             the other weights for N more epochs, with a fresh optimizer
                             of the same kind without L1 or group L1 (default 0)
   --retrain-learning-rate LR  step size of the retrain epochs (default: --learning-rate)
-  --threads N               threads for the large matrix products (Eigen with OpenMP).
-                            The same seed and N give bit-identical weights; another N
-                            may change the last bits (default 1)
+  --threads N               threads that share each batch's backpropagation (OpenMP);
+                            evaluation stays on 1 thread. The same seed and N give
+                            bit-identical weights; another N may change the last bits.
+                            On cores shared with other work, also set the environment
+                            variable OMP_WAIT_POLICY=passive (see docs/training.md)
+                            (default 1)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,

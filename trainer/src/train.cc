@@ -323,7 +323,9 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch,
           const std::function<void(const TrainState&)>& on_state, const TrainState* resume) {
   ValidateConfig(config);
-  const EigenThreadsScope threads(config.threads);
+  // Threads split the batch (see ParallelBackprop), so Eigen's own splitting of each
+  // product stays off.
+  const EigenThreadsScope eigen_threads(1);
   if (data.train.count == 0) throw TrainerError("training data is empty");
   if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
   CheckLabelRange(data.train, config.class_count, "training");
@@ -367,7 +369,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
   std::vector<std::uint32_t> order(data.train.count);
   Eigen::MatrixXf inputs;
   std::vector<std::uint8_t> labels(config.batch_size);
-  Backprop backprop;
+  ParallelBackprop backprop(config.threads);
   Gradients gradients;
   std::vector<float> group_rates;
   const std::size_t total_epochs = config.epochs + config.retrain_epochs;

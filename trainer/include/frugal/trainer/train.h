@@ -42,13 +42,13 @@ struct TrainConfig {
   // kind without L1 and without the L1 penalty.
   std::size_t retrain_epochs = 0;
   float retrain_learning_rate = 0.0f;  // 0 = optimizer.learning_rate
-  // Threads for Eigen's matrix products, which needs a build with OpenMP (see
-  // ThreadsSupported). A seed gives bit-identical weights for the same thread count.
-  // Other counts may differ in the last bits, because Eigen's blocking depends on it.
+  // Threads that share each batch's backpropagation (see ParallelBackprop), which needs
+  // a build with OpenMP (see ThreadsSupported). A seed gives bit-identical weights for
+  // the same thread count. Other counts may differ in the last bits.
   std::size_t threads = 1;
 };
 
-// Whether this build runs Eigen's matrix products on several threads (built with OpenMP).
+// Whether this build can train on several threads (it was built with OpenMP).
 bool ThreadsSupported();
 
 // Everything a checkpoint needs to continue a run exactly where it stopped.
