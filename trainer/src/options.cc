@@ -405,17 +405,16 @@ Training:
   --epochs N                passes over the training data (default 5)
   --batch-size N            examples per step (default 64)
   --optimizer NAME          sgd, proximal-sgd, proximal-adagrad, proximal-adam or ftrl
-                            (FTRL-proximal; --learning-rate is its alpha)
+                            (FTRL-proximal, with --learning-rate as its alpha)
                             (default proximal-adagrad)
   --learning-rate LR        step size, > 0 (default 0.05)
   --l1 S | NAME=S,...       L1 strength of the proximal optimizers and ftrl; weights
-                            that it shrinks past zero become exactly 0. A bare S sets every
-                            variable; NAME=S sets one layer (dense_1: kernel and bias)
-                            or one variable (dense_1/bias) and wins over the bare value
-                            (default 5e-05)
+                            that it shrinks past zero become exactly 0. A bare S sets
+                            every variable; NAME=S sets one layer (dense_1: kernel and
+                            bias) or one variable (dense_1/bias) and wins over the bare
+                            value (default 5e-05)
   --l2 S | NAME=S,...       L2 strength of the proximal optimizers and ftrl, given as
-                            --l1
-                            (default 0)
+                            --l1 (default 0)
   --group-l1-units S | NAME=S,...
                             group lasso on each hidden unit's incoming weights, for
                             proximal-sgd, proximal-adagrad and proximal-adam: after each
