@@ -43,6 +43,10 @@ TEST_CASE("proximal adagrad: one step with l1 and l2") {
   const std::span<const float> accumulator = optimizer.accumulator(0);
   REQUIRE(accumulator.size() == 4);
   for (const float a : accumulator) CHECK(a == 1.0f);
+  // The rate of the step, for the group lasso: lr / sqrt(1) = 0.5 for every weight.
+  std::vector<float> rates(4);
+  optimizer.StepRates(0, rates);
+  for (const float rate : rates) CHECK(rate == 0.5f);
 
   // Second step with g = 0: accum stays 1, rate 0.5, prox = w.
   // w[0]: (0.4 - 0.25) / 1.25 = 0.12. A fresh accumulator (0.75) would give another value.
@@ -168,6 +172,10 @@ TEST_CASE("proximal adam: two steps by hand") {
   REQUIRE(state[0].slots.size() == 2);
   CHECK(state[0].slots[0][0] == 0.375f);    // m
   CHECK(state[0].slots[1][0] == 0.109375f); // v
+  // Step 2's rate of w[0] was 0.25 / (sqrt(0.25) + 1e-8) = 0.5.
+  std::vector<float> rates(4);
+  optimizer.StepRates(0, rates);
+  CHECK(rates[0] == doctest::Approx(0.5f).epsilon(1e-6));
   CHECK(optimizer.slot_names() == std::vector<std::string>{"m", "v"});
 }
 

@@ -17,12 +17,6 @@ std::string FormatSetting(const char* name, float value) {
   return text;
 }
 
-// 1 / (1 - beta^steps), Adam's bias correction. It is computed in double, because
-// 1 - beta^t loses most of its digits in float for beta = 0.999 and small t.
-float BiasCorrection(float beta, std::uint64_t steps) {
-  return static_cast<float>(1.0 / (1.0 - std::pow(double{beta}, static_cast<double>(steps))));
-}
-
 }  // namespace
 
 Optimizer::Optimizer(std::vector<std::string> slot_names, std::vector<float> slot_initial_values,
@@ -172,8 +166,11 @@ void ProximalAdamOptimizer::Step(std::size_t variable, std::span<float> values,
   std::vector<float>& m = entry.slots[0];
   std::vector<float>& v = entry.slots[1];
   const Regularization regularization = EffectiveRegularization(variable);
-  const float m_correction = BiasCorrection(beta1_, entry.steps);
-  const float v_correction = BiasCorrection(beta2_, entry.steps);
+  // Bias corrections in double, because 1 - beta^t loses most of its digits in float
+  // for beta2 = 0.999 and small t.
+  const double t = static_cast<double>(entry.steps);
+  const float m_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta1_}, t)));
+  const float v_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta2_}, t)));
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float g = gradients[i];
     m[i] = beta1_ * m[i] + (1.0f - beta1_) * g;
@@ -186,7 +183,9 @@ void ProximalAdamOptimizer::Step(std::size_t variable, std::span<float> values,
 void ProximalAdamOptimizer::StepRates(std::size_t variable, std::span<float> rates) const {
   const VariableState& entry = state()[variable];
   const std::vector<float>& v = entry.slots[1];
-  const float v_correction = BiasCorrection(beta2_, entry.steps);
+  // The same expressions as in Step, so the rates are bit-identical to the step's.
+  const double t = static_cast<double>(entry.steps);
+  const float v_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta2_}, t)));
   for (std::size_t i = 0; i < rates.size(); ++i) {
     rates[i] = learning_rate_ / (std::sqrt(v[i] * v_correction) + epsilon_);
   }
