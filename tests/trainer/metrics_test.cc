@@ -102,8 +102,53 @@ TEST_CASE("measure_test JSON line") {
   CHECK(nonzero["total"]["num"] == sum_num);
   CHECK(nonzero["total"]["numNz"] == sum_nonzero);
   CHECK(nonzero.size() == 7);
-  // event, epochAfter, ent/inacc for train, test and val, num_nonzero, seconds.
-  CHECK(json.size() == 10);
+  // event, epochAfter, ent/inacc for train, test and val, num_nonzero, removed_units,
+  // removed_inputs, seconds.
+  CHECK(json.size() == 12);
+}
+
+TEST_CASE("removed units and inputs need exact zeros") {
+  Mlp model = ZeroReferenceModel();
+  // dense_1: units 0 and 5 keep one incoming weight each, so 62 of 64 are removed, and
+  // inputs 2 and 3 keep one outgoing weight each, so 782 of 784 are removed. A weight of
+  // 1e-30 is below the non-zero threshold but still keeps its unit and input.
+  model.layers[0].kernel(2, 0) = 0.5f;
+  model.layers[0].kernel(3, 5) = 1e-30f;
+  // dense_2: every unit but 7 gets an incoming weight; dense_3's units are not counted.
+  model.layers[1].kernel.setConstant(-0.25f);
+  model.layers[1].kernel.col(7).setZero();
+  model.layers[1].bias(7) = 1.0f;  // a bias does not keep a unit
+  model.layers[2].kernel.setZero();
+
+  const auto units = frugal::trainer::CountRemovedUnits(model);
+  REQUIRE(units.size() == 2);
+  CHECK(units[0].name == "dense_1");
+  CHECK(units[0].num == 64);
+  CHECK(units[0].removed == 62);
+  CHECK(units[1].name == "dense_2");
+  CHECK(units[1].num == 64);
+  CHECK(units[1].removed == 1);
+
+  const auto inputs = frugal::trainer::CountRemovedInputs(model);
+  CHECK(inputs.name == "inputs");
+  CHECK(inputs.num == 784);
+  CHECK(inputs.removed == 782);
+
+  EpochMetrics metrics;
+  metrics.epoch = 1;
+  metrics.removed_units = units;
+  metrics.removed_inputs = inputs;
+  const nlohmann::json json = nlohmann::json::parse(frugal::trainer::MeasureTestJson(metrics));
+  CHECK(json["removed_units"]["dense_1"]["num"] == 64);
+  CHECK(json["removed_units"]["dense_1"]["removed"] == 62);
+  CHECK(json["removed_units"]["dense_2"]["removed"] == 1);
+  CHECK(json["removed_units"].size() == 2);
+  CHECK(json["removed_inputs"]["num"] == 784);
+  CHECK(json["removed_inputs"]["removed"] == 782);
+
+  const std::string line = frugal::trainer::ProgressLine(metrics);
+  CHECK(line.find("removed units 62/64 + 1/64") != std::string::npos);
+  CHECK(line.find("removed inputs 782/784") != std::string::npos);
 }
 
 TEST_CASE("measure_test JSON line without optional sets") {

@@ -10,6 +10,7 @@
 
 #include "frugal/trainer/model.h"
 #include "frugal/trainer/random.h"
+#include "frugal/trainer/train.h"
 
 using frugal::trainer::Activation;
 using frugal::trainer::Mlp;
@@ -144,6 +145,38 @@ TEST_CASE("backprop: gradients match finite differences") {
   CHECK(checked == 7 * 6 + 6 + 6 * 5 + 5 + 5 * 4 + 4);
   // The check is meaningless if every gradient is tiny.
   CHECK(gradients.kernels[0].cwiseAbs().maxCoeff() > 1e-2f);
+}
+
+TEST_CASE("parallel backprop: ranges sum to the batch gradient") {
+  Rng rng(12);
+  const std::vector<std::size_t> hidden{9};
+  const Mlp model = frugal::trainer::CreateMlp(13, hidden, 3, 1.0, rng);
+  // 7 columns over 2 and 3 ranges give uneven ranges (0-2 and 3-6; 0-1, 2-3 and 4-6).
+  Eigen::MatrixXf inputs(13, 7);
+  for (Eigen::Index i = 0; i < inputs.size(); ++i) {
+    inputs.data()[i] = static_cast<float>(2.0 * rng.UniformDouble() - 1.0);
+  }
+  const std::vector<std::uint8_t> labels{0, 2, 1, 1, 0, 2, 2};
+
+  frugal::trainer::Backprop backprop;
+  frugal::trainer::Gradients expected;
+  const double expected_loss = backprop.ComputeGradients(model, inputs, labels, expected);
+
+  const std::size_t max_threads = frugal::trainer::ThreadsSupported() ? 3 : 1;
+  for (std::size_t threads = 1; threads <= max_threads; ++threads) {
+    frugal::trainer::ParallelBackprop parallel(threads);
+    frugal::trainer::Gradients actual;
+    const double loss = parallel.ComputeGradients(model, inputs, labels, actual);
+    CHECK(loss == doctest::Approx(expected_loss).epsilon(1e-6));
+    REQUIRE(actual.kernels.size() == 2);
+    for (std::size_t l = 0; l < 2; ++l) {
+      INFO(threads << " threads, layer " << l);
+      REQUIRE(actual.kernels[l].rows() == expected.kernels[l].rows());
+      REQUIRE(actual.kernels[l].cols() == expected.kernels[l].cols());
+      CHECK((actual.kernels[l] - expected.kernels[l]).cwiseAbs().maxCoeff() < 1e-6f);
+      CHECK((actual.biases[l] - expected.biases[l]).cwiseAbs().maxCoeff() < 1e-6f);
+    }
+  }
 }
 
 TEST_CASE("rng: same seed, same sequence") {

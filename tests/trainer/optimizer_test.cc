@@ -13,6 +13,7 @@
 #include "frugal/trainer/optimizer.h"
 
 using frugal::trainer::AddL1PenaltyGradient;
+using frugal::trainer::FtrlOptimizer;
 using frugal::trainer::ProximalAdagradOptimizer;
 using frugal::trainer::ProximalAdamOptimizer;
 using frugal::trainer::ProximalSgdOptimizer;
@@ -42,6 +43,10 @@ TEST_CASE("proximal adagrad: one step with l1 and l2") {
   const std::span<const float> accumulator = optimizer.accumulator(0);
   REQUIRE(accumulator.size() == 4);
   for (const float a : accumulator) CHECK(a == 1.0f);
+  // The rate of the step, for the group lasso: lr / sqrt(1) = 0.5 for every weight.
+  std::vector<float> rates(4);
+  optimizer.StepRates(0, rates);
+  for (const float rate : rates) CHECK(rate == 0.5f);
 
   // Second step with g = 0: accum stays 1, rate 0.5, prox = w.
   // w[0]: (0.4 - 0.25) / 1.25 = 0.12. A fresh accumulator (0.75) would give another value.
@@ -167,6 +172,10 @@ TEST_CASE("proximal adam: two steps by hand") {
   REQUIRE(state[0].slots.size() == 2);
   CHECK(state[0].slots[0][0] == 0.375f);    // m
   CHECK(state[0].slots[1][0] == 0.109375f); // v
+  // Step 2's rate of w[0] was 0.25 / (sqrt(0.25) + 1e-8) = 0.5.
+  std::vector<float> rates(4);
+  optimizer.StepRates(0, rates);
+  CHECK(rates[0] == doctest::Approx(0.5f).epsilon(1e-6));
   CHECK(optimizer.slot_names() == std::vector<std::string>{"m", "v"});
 }
 
@@ -203,6 +212,72 @@ TEST_CASE("optimizer: restored state continues identically") {
   wrong.slots.resize(1, std::vector<float>(3));
   CHECK_THROWS_WITH_AS(restored.RestoreState({wrong}), doctest::Contains("has 1 slots, but proximal-adam"),
                        frugal::trainer::TrainerError);
+}
+
+// alpha 0.5, beta 0.25, l1 0.25, l2 0.5. Every step's n is a perfect square (0.5625 =
+// 0.75^2, 1.5625 = 1.25^2), so each intermediate value below is short and checkable.
+// z starts at -(beta / alpha) * w = -0.5 * w.
+TEST_CASE("ftrl: two steps by hand") {
+  FtrlOptimizer optimizer(/*learning_rate=*/0.5f, Regularization{0.25f, 0.5f}, /*beta=*/0.25f);
+  std::vector<float> w{1.0f, 0.3f, 0.0f, 0.0f};
+
+  optimizer.Step(0, w, std::vector<float>{0.75f, 0.0f, 0.0f, -0.75f});
+  // w[0]: z = -0.5; n = 0.5625; sigma = (0.75 - 0) / 0.5 = 1.5; z = -0.5 + 0.75 - 1.5 * 1
+  //       = -1.25; denominator (0.25 + 0.75) / 0.5 + 0.5 = 2.5; w = (1.25 - 0.25) / 2.5 = 0.4.
+  CHECK(std::fabs(w[0] - 0.4f) <= 1e-7f);
+  // w[1]: z = -0.15 and g = 0 leave z = -0.15; |z| <= l1 = 0.25, so exactly 0.
+  CHECK(w[1] == 0.0f);
+  // w[2]: starts at exactly 0 with g = 0: z = 0, n = 0 and no division, so 0 and no NaN.
+  CHECK(w[2] == 0.0f);
+  CHECK_FALSE(std::isnan(w[2]));
+  // w[3]: starts at 0, g = -0.75: z = 0 - 0.75 - 1.5 * 0 = -0.75; w = (0.75 - 0.25) / 2.5 = 0.2.
+  CHECK(std::fabs(w[3] - 0.2f) <= 1e-7f);
+
+  optimizer.Step(0, w, std::vector<float>{1.0f, 0.1f, 0.0f, -1.0f});
+  // w[0]: n = 1.5625; sigma = (1.25 - 0.75) / 0.5 = 1; z = -1.25 + 1 - 1 * 0.4 = -0.65;
+  //       denominator (0.25 + 1.25) / 0.5 + 0.5 = 3.5; w = (0.65 - 0.25) / 3.5 = 0.1142857.
+  CHECK(std::fabs(w[0] - 0.11428571f) <= 1e-7f);
+  // w[1]: n = 0.01; sigma = 0.1 / 0.5 = 0.2; z = -0.15 + 0.1 - 0.2 * 0 = -0.05; |z| <= 0.25,
+  //       so it stays exactly 0 although its gradient is not 0.
+  CHECK(w[1] == 0.0f);
+  CHECK(w[2] == 0.0f);
+  CHECK_FALSE(std::isnan(w[2]));
+  // w[3]: sigma = 1; z = -0.75 - 1 - 1 * 0.2 = -1.95; w = (1.95 - 0.25) / 3.5 = 0.4857143.
+  CHECK(std::fabs(w[3] - 0.48571429f) <= 1e-7f);
+
+  const auto& state = optimizer.state();
+  REQUIRE(state.size() == 1);
+  CHECK(state[0].steps == 2);
+  REQUIRE(state[0].slots.size() == 2);
+  CHECK(optimizer.slot_names() == std::vector<std::string>{"z", "n"});
+  const std::vector<float>& z = state[0].slots[0];
+  const std::vector<float>& n = state[0].slots[1];
+  CHECK(std::fabs(z[0] - -0.65f) <= 1e-7f);
+  CHECK(std::fabs(z[1] - -0.05f) <= 1e-7f);
+  CHECK(z[2] == 0.0f);
+  CHECK(std::fabs(z[3] - -1.95f) <= 1e-7f);
+  CHECK(n[0] == 1.5625f);
+  CHECK(std::fabs(n[1] - 0.01f) <= 1e-7f);
+  CHECK(n[2] == 0.0f);
+  CHECK(n[3] == 1.5625f);
+
+  // The rates of the last step: alpha / (beta + sqrt(n)) = 0.5 / 1.5 and 0.5 / 0.25.
+  std::vector<float> rates(4);
+  optimizer.StepRates(0, rates);
+  CHECK(rates[0] == doctest::Approx(1.0f / 3.0f).epsilon(1e-7));
+  CHECK(rates[2] == 2.0f);
+}
+
+TEST_CASE("ftrl: without l1 the first step starts from the weights") {
+  // With l1 = l2 = 0 and g = 0, z = -(beta / alpha) * w gives back w exactly, so a fresh
+  // optimizer (as in the retrain phase) does not reset the weights.
+  FtrlOptimizer optimizer(0.5f, Regularization{0.0f, 0.0f}, 0.25f);
+  std::vector<float> w{1.0f, -0.375f, 0.0f};
+  optimizer.Step(0, w, std::vector<float>{0.0f, 0.0f, 0.0f});
+  CHECK(w[0] == 1.0f);
+  CHECK(w[1] == -0.375f);
+  CHECK(w[2] == 0.0f);
+  CHECK(optimizer.Describe() == "ftrl lr=0.5 l1=0 l2=0 beta=0.25");
 }
 
 TEST_CASE("sgd: one step") {

@@ -121,6 +121,24 @@ TEST_CASE("options: per-layer strengths") {
   CHECK(Parse({"--l1", "dense_1=1e-4", "--preset", "demo"}).config.optimizer.l1_overrides.empty());
 }
 
+TEST_CASE("options: group lasso strengths") {
+  const CommandLine line = Parse({"--group-l1-units", "1e-4,dense_2=3e-4", "--group-l1-inputs=2e-3",
+                                  "--group-l1-units", "dense_1=0"});
+  CHECK(line.config.group_l1_units == 1e-4f);
+  REQUIRE(line.config.group_l1_units_overrides.size() == 2);
+  CHECK(line.config.group_l1_units_overrides[0].name == "dense_2");
+  CHECK(line.config.group_l1_units_overrides[0].value == 3e-4f);
+  CHECK(line.config.group_l1_units_overrides[1].name == "dense_1");
+  CHECK(line.config.group_l1_units_overrides[1].value == 0.0f);
+  CHECK(line.config.group_l1_inputs == 2e-3f);
+
+  // A preset starts the group strengths over, as it does the L1 strengths.
+  const CommandLine reset = Parse({"--group-l1-units", "1e-4", "--group-l1-inputs", "1e-3", "--preset", "demo"});
+  CHECK(reset.config.group_l1_units == 0.0f);
+  CHECK(reset.config.group_l1_units_overrides.empty());
+  CHECK(reset.config.group_l1_inputs == 0.0f);
+}
+
 TEST_CASE("options: schedule and checkpoints") {
   const CommandLine line = Parse({"--l1-warmup-epochs", "4", "--retrain-epochs", "6",
                                   "--retrain-learning-rate", "1e-4", "--resume", "run.npz",
@@ -134,6 +152,14 @@ TEST_CASE("options: schedule and checkpoints") {
   CHECK(line.config.optimizer.beta1 == 0.8f);
   CHECK(line.config.optimizer.beta2 == 0.99f);
   CHECK(line.config.optimizer.epsilon == 1e-7f);
+
+  CHECK(Parse({}).config.threads == 1);
+  CHECK(Parse({"--threads", "2"}).config.threads == 2);
+
+  const CommandLine ftrl = Parse({"--optimizer", "ftrl", "--ftrl-beta", "0.5", "--l1", "1e-3"});
+  CHECK(ftrl.config.optimizer.kind == OptimizerKind::kFtrl);
+  CHECK(ftrl.config.optimizer.ftrl_beta == 0.5f);
+  CHECK(ftrl.config.optimizer.l1 == 1e-3f);
 
   const CommandLine reset = Parse({"--retrain-epochs", "6", "--preset", "tf-proximal-adagrad"});
   CHECK(reset.config.retrain_epochs == 0);
@@ -175,7 +201,9 @@ TEST_CASE("options: one-line errors") {
       {{"--epochs", "2.5"}, "invalid value for --epochs: \"2.5\" is not a non-negative integer"},
       {{"--hidden", "64,,64"}, "invalid value for --hidden: \"\" is not a non-negative integer"},
       {{"--hidden", "64,0"}, "invalid value for --hidden: \"0\" is out of range"},
-      {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam"},
+      {{"--optimizer", "adam"}, "invalid value for --optimizer: \"adam\" is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam, ftrl"},
+      {{"--threads", "0"}, "invalid value for --threads: \"0\" is out of range [1, 256]"},
+      {{"--ftrl-beta", "0"}, "invalid value for --ftrl-beta: \"0\" must be greater than 0"},
       {{"--preset", "fast"}, "invalid value for --preset: \"fast\""},
       {{"--frobnicate"}, "unknown option \"--frobnicate\""},
       {{"data.idx"}, "unknown option \"data.idx\""},
@@ -191,6 +219,9 @@ TEST_CASE("options: one-line errors") {
       {{"--retrain-learning-rate", "0"}, "invalid value for --retrain-learning-rate: \"0\" must be greater than 0"},
       {{"--retrain-epochs", "x"}, "invalid value for --retrain-epochs: \"x\" is not a non-negative integer"},
       {{"--resume", ""}, "invalid value for --resume: \"\" is empty"},
+      {{"--group-l1-units", "dense_1=-1"}, "invalid value for --group-l1-units: \"-1\" must be 0 or greater"},
+      {{"--group-l1-inputs", "x"}, "invalid value for --group-l1-inputs: \"x\" is not a number"},
+      {{"--group-l1-inputs", "dense_1=1"}, "invalid value for --group-l1-inputs: \"dense_1=1\" is not a number"},
   };
   for (const Case& test : cases) {
     INFO(test.args[0]);
@@ -207,6 +238,7 @@ TEST_CASE("options: help names every option") {
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
         "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
+        "--group-l1-units", "--group-l1-inputs", "--ftrl-beta", "ftrl", "--threads",
         "proximal-sgd", "proximal-adam"}) {
     INFO(option);
     CHECK(help.find(option) != std::string::npos);

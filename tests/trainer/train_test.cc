@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -149,7 +150,7 @@ TEST_CASE("train: retrain phase keeps every zero at zero") {
 
   for (const auto kind : {frugal::trainer::OptimizerKind::kProximalSgd,
                           frugal::trainer::OptimizerKind::kProximalAdagrad,
-                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+                          frugal::trainer::OptimizerKind::kProximalAdam, frugal::trainer::OptimizerKind::kFtrl}) {
     INFO(frugal::trainer::OptimizerName(kind));
     TrainConfig config = SmallConfig();
     config.optimizer.kind = kind;
@@ -210,7 +211,7 @@ TEST_CASE("train: resume gives bit-identical weights") {
 
   for (const auto kind : {frugal::trainer::OptimizerKind::kSgd, frugal::trainer::OptimizerKind::kProximalSgd,
                           frugal::trainer::OptimizerKind::kProximalAdagrad,
-                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+                          frugal::trainer::OptimizerKind::kProximalAdam, frugal::trainer::OptimizerKind::kFtrl}) {
     INFO(frugal::trainer::OptimizerName(kind));
     TrainConfig config = SmallConfig();
     config.optimizer.kind = kind;
@@ -219,6 +220,12 @@ TEST_CASE("train: resume gives bit-identical weights") {
     config.epochs = 3;
     config.retrain_epochs = 2;
     config.l1_warmup_epochs = 2;
+    // The group lasso keeps no state of its own, but its rates come from the optimizer's.
+    const bool proximal = kind != frugal::trainer::OptimizerKind::kSgd && kind != frugal::trainer::OptimizerKind::kFtrl;
+    if (proximal) {
+      config.group_l1_units = 1e-3f;
+      config.group_l1_inputs = 1e-3f;
+    }
 
     std::vector<frugal::trainer::TrainState> states;
     const Mlp uninterrupted = frugal::trainer::Train(config, data, nullptr,
@@ -286,4 +293,166 @@ TEST_CASE("train: per-layer l1 sparsifies only its layer") {
   const Mlp model = frugal::trainer::Train(config, data, nullptr);
   CHECK((model.layers[0].kernel.array() == 0.0f).count() > model.layers[0].kernel.size() / 4);
   CHECK((model.layers[1].kernel.array() == 0.0f).count() == 0);
+}
+
+TEST_CASE("train: group lasso removes whole units and inputs") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  for (const auto kind : {frugal::trainer::OptimizerKind::kProximalSgd,
+                          frugal::trainer::OptimizerKind::kProximalAdagrad,
+                          frugal::trainer::OptimizerKind::kProximalAdam}) {
+    INFO(frugal::trainer::OptimizerName(kind));
+    TrainConfig config = SmallConfig();
+    config.hidden = {12, 8};
+    config.optimizer.kind = kind;
+    config.optimizer.l1 = 0.0f;
+    config.optimizer.learning_rate = kind == frugal::trainer::OptimizerKind::kProximalAdam ? 0.01f : 0.1f;
+    config.group_l1_units = 2e-2f;
+    config.group_l1_inputs = 2e-2f;
+
+    std::vector<frugal::trainer::EpochMetrics> epochs;
+    const Mlp model = frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); });
+    REQUIRE(epochs.size() == 4);
+    const frugal::trainer::EpochMetrics& last = epochs.back();
+
+    // The reported counts match the model, and something was removed.
+    REQUIRE(last.removed_units.size() == 2);
+    std::size_t removed = last.removed_inputs.removed;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const Eigen::MatrixXf& kernel = model.layers[i].kernel;
+      std::size_t zero_columns = 0;
+      for (Eigen::Index c = 0; c < kernel.cols(); ++c) zero_columns += (kernel.col(c).array() == 0.0f).all();
+      CHECK(last.removed_units[i].num == static_cast<std::size_t>(kernel.cols()));
+      CHECK(last.removed_units[i].removed == zero_columns);
+      removed += zero_columns;
+    }
+    std::size_t zero_rows = 0;
+    for (Eigen::Index r = 0; r < model.layers[0].kernel.rows(); ++r) {
+      zero_rows += (model.layers[0].kernel.row(r).array() == 0.0f).all();
+    }
+    CHECK(last.removed_inputs.num == frugal::testing::kSyntheticFeatures);
+    CHECK(last.removed_inputs.removed == zero_rows);
+    CHECK(removed > 0);
+
+    // Without any L1 the same run keeps every unit and input, and no weight is exactly 0.
+    TrainConfig plain = config;
+    plain.group_l1_units = 0.0f;
+    plain.group_l1_inputs = 0.0f;
+    const Mlp dense = frugal::trainer::Train(plain, data, nullptr);
+    CHECK((dense.layers[0].kernel.array() == 0.0f).count() == 0);
+  }
+}
+
+TEST_CASE("train: group lasso options are checked") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(50, 3, 1);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  TrainConfig output_layer = SmallConfig();
+  output_layer.group_l1_units_overrides = {{"dense_2", 1e-3f}};
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(output_layer, data, nullptr),
+                       doctest::Contains("no hidden layer named \"dense_2\"; the hidden layers are dense_1 to dense_1"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig sgd = SmallConfig();
+  sgd.optimizer.kind = frugal::trainer::OptimizerKind::kSgd;
+  sgd.optimizer.l1 = 0.0f;
+  sgd.group_l1_inputs = 1e-3f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(sgd, data, nullptr), doctest::Contains("needs a proximal optimizer"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig ftrl = SmallConfig();
+  ftrl.optimizer.kind = frugal::trainer::OptimizerKind::kFtrl;
+  ftrl.group_l1_units = 1e-3f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(ftrl, data, nullptr),
+                       doctest::Contains("the group lasso needs proximal-sgd, proximal-adagrad or proximal-adam"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig negative = SmallConfig();
+  negative.group_l1_units = -1.0f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(negative, data, nullptr),
+                       doctest::Contains("group l1 strength -1 must be non-negative"),
+                       frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: ftrl learns and gives exact zeros") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  const frugal::trainer::Dataset test = frugal::testing::SyntheticDataset(90, 3, 2);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  data.test = test.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.kind = frugal::trainer::OptimizerKind::kFtrl;
+  // FTRL compares l1 with z, a sum of gradients, not with a weight, so it needs a larger
+  // strength than the proximal optimizers for the same sparsity.
+  config.optimizer.l1 = 0.3f;
+  std::vector<frugal::trainer::EpochMetrics> epochs;
+  const Mlp model = frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); });
+  REQUIRE(epochs.size() == 4);
+  REQUIRE(epochs.back().test.has_value());
+  CHECK(epochs.back().test->error_rate < 0.1);
+  INFO("test error " << epochs.back().test->error_rate);
+  CHECK((model.layers[0].kernel.array() == 0.0f).count() > model.layers[0].kernel.size() / 4);
+
+  TrainConfig zero_beta = config;
+  zero_beta.optimizer.ftrl_beta = 0.0f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(zero_beta, data, nullptr),
+                       doctest::Contains("ftrl beta 0 must be positive"), frugal::trainer::TrainerError);
+}
+
+TEST_CASE("train: two threads give bit-identical weights") {
+  // A larger model than SmallConfig's, so that each thread's half batch does real work.
+  constexpr std::size_t kFeatures = 256;
+  constexpr std::size_t kCount = 640;
+  frugal::trainer::Rng rng(3);
+  frugal::trainer::Dataset train;
+  train.count = kCount;
+  train.features = kFeatures;
+  train.pixels.resize(kCount * kFeatures);
+  train.labels.resize(kCount);
+  for (std::size_t i = 0; i < kCount; ++i) {
+    train.labels[i] = static_cast<std::uint8_t>(i % 3);
+    for (std::size_t p = 0; p < kFeatures; ++p) {
+      const bool lit = p % 3 == i % 3;
+      train.pixels[i * kFeatures + p] = static_cast<std::uint8_t>(rng.UniformBelow(lit ? 256 : 64));
+    }
+  }
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  TrainConfig config = SmallConfig();
+  config.hidden = {128};
+  config.batch_size = 64;
+  config.epochs = 2;
+  if (!frugal::trainer::ThreadsSupported()) {
+    config.threads = 2;
+    CHECK_THROWS_WITH_AS(frugal::trainer::Train(config, data, nullptr), doctest::Contains("needs a build with OpenMP"),
+                         frugal::trainer::TrainerError);
+    return;
+  }
+
+  config.threads = 2;
+  const int eigen_threads_before = Eigen::nbThreads();
+  int eigen_threads_during = 0;
+  std::vector<frugal::trainer::EpochMetrics> epochs;
+  const Mlp first = frugal::trainer::Train(config, data, [&](const auto& metrics) {
+    eigen_threads_during = Eigen::nbThreads();
+    epochs.push_back(metrics);
+  });
+  // Eigen's own splitting of products is off during training and restored after it.
+  CHECK(eigen_threads_during == 1);
+  CHECK(Eigen::nbThreads() == eigen_threads_before);
+  const Mlp second = frugal::trainer::Train(config, data, nullptr);
+  CHECK(SameBits(first, second));
+
+  // The two-thread run learns as the one-thread run does.
+  config.threads = 1;
+  std::vector<frugal::trainer::EpochMetrics> single_epochs;
+  const Mlp single = frugal::trainer::Train(config, data, [&](const auto& metrics) { single_epochs.push_back(metrics); });
+  REQUIRE(epochs.size() == 2);
+  REQUIRE(single_epochs.size() == 2);
+  CHECK(epochs.back().train.cross_entropy == doctest::Approx(single_epochs.back().train.cross_entropy).epsilon(1e-3));
+  CHECK(SameBits(single, frugal::trainer::Train(config, data, nullptr)));
 }

@@ -18,6 +18,13 @@ nlohmann::ordered_json CountJson(std::size_t num, std::size_t nonzero) {
   return count;
 }
 
+nlohmann::ordered_json RemovedJson(const RemovedCount& count) {
+  nlohmann::ordered_json json;
+  json["num"] = count.num;
+  json["removed"] = count.removed;
+  return json;
+}
+
 }  // namespace
 
 LossAndError Evaluate(const Mlp& model, const DataView& data, std::size_t chunk_size) {
@@ -54,6 +61,29 @@ std::vector<NonzeroCount> CountNonzero(const Mlp& model, float threshold) {
   return counts;
 }
 
+std::vector<RemovedCount> CountRemovedUnits(const Mlp& model) {
+  std::vector<RemovedCount> counts;
+  for (std::size_t i = 0; i + 1 < model.layers.size(); ++i) {
+    const Eigen::MatrixXf& kernel = model.layers[i].kernel;
+    RemovedCount entry;
+    entry.name = model.layers[i].name;
+    entry.num = static_cast<std::size_t>(kernel.cols());
+    for (Eigen::Index c = 0; c < kernel.cols(); ++c) entry.removed += (kernel.col(c).array() == 0.0f).all();
+    counts.push_back(entry);
+  }
+  return counts;
+}
+
+RemovedCount CountRemovedInputs(const Mlp& model) {
+  RemovedCount entry;
+  entry.name = "inputs";
+  if (model.layers.empty()) return entry;
+  const Eigen::MatrixXf& kernel = model.layers.front().kernel;
+  entry.num = static_cast<std::size_t>(kernel.rows());
+  for (Eigen::Index r = 0; r < kernel.rows(); ++r) entry.removed += (kernel.row(r).array() == 0.0f).all();
+  return entry;
+}
+
 std::string MeasureTestJson(const EpochMetrics& metrics) {
   nlohmann::ordered_json line;
   line["event"] = "measure_test";
@@ -78,6 +108,10 @@ std::string MeasureTestJson(const EpochMetrics& metrics) {
   }
   nonzero["total"] = CountJson(total, total_nonzero);
   line["num_nonzero"] = std::move(nonzero);
+  nlohmann::ordered_json units = nlohmann::ordered_json::object();
+  for (const RemovedCount& count : metrics.removed_units) units[count.name] = RemovedJson(count);
+  line["removed_units"] = std::move(units);
+  line["removed_inputs"] = RemovedJson(metrics.removed_inputs);
   line["seconds"] = metrics.train_seconds;
   // nlohmann::json writes the shortest decimal that reads back as the same double. It
   // writes NaN and infinity as null, but Train stops before reporting a non-finite loss.
@@ -106,9 +140,16 @@ std::string ProgressLine(const EpochMetrics& metrics) {
     append(", val error %.2f%%", 100.0 * metrics.validation->error_rate);
   }
   if (metrics.test) append(", test error %.2f%%", 100.0 * metrics.test->error_rate);
-  append(", non-zero %zu/%zu (%.1f%%), %.2f s train + %.2f s eval", total_nonzero, total,
-         total == 0 ? 0.0 : 100.0 * static_cast<double>(total_nonzero) / static_cast<double>(total),
-         metrics.train_seconds, metrics.evaluate_seconds);
+  append(", non-zero %zu/%zu (%.1f%%)", total_nonzero, total,
+         total == 0 ? 0.0 : 100.0 * static_cast<double>(total_nonzero) / static_cast<double>(total));
+  for (std::size_t i = 0; i < metrics.removed_units.size(); ++i) {
+    const RemovedCount& count = metrics.removed_units[i];
+    append(i == 0 ? ", removed units %zu/%zu" : " + %zu/%zu", count.removed, count.num);
+  }
+  if (metrics.removed_inputs.num > 0) {
+    append(", removed inputs %zu/%zu", metrics.removed_inputs.removed, metrics.removed_inputs.num);
+  }
+  append(", %.2f s train + %.2f s eval", metrics.train_seconds, metrics.evaluate_seconds);
   return text;
 }
 

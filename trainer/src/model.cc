@@ -1,6 +1,7 @@
 // Forward pass and backpropagation of the MLP on column-per-example batches.
 #include "frugal/trainer/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -136,6 +137,50 @@ double Backprop::ComputeGradients(const Mlp& model, const Eigen::MatrixXf& input
     std::swap(delta_, previous_delta_);
   }
   return loss / static_cast<double>(batch);
+}
+
+ParallelBackprop::ParallelBackprop(std::size_t threads)
+    : backprops_(threads), range_inputs_(threads), range_gradients_(threads), range_losses_(threads) {}
+
+double ParallelBackprop::ComputeGradients(const Mlp& model, const Eigen::MatrixXf& inputs,
+                                          std::span<const std::uint8_t> labels, Gradients& gradients) {
+  const std::size_t batch = static_cast<std::size_t>(inputs.cols());
+  const std::size_t ranges = std::min(backprops_.size(), batch);
+  if (ranges <= 1) return backprops_.front().ComputeGradients(model, inputs, labels, gradients);
+
+  // Range r starts at r * batch / ranges, so the ranges differ in size by at most 1.
+  const auto range_first = [&](std::size_t r) { return r * batch / ranges; };
+  const int thread_count = static_cast<int>(ranges);
+#pragma omp parallel for num_threads(thread_count) schedule(static, 1)
+  for (int r = 0; r < thread_count; ++r) {
+    const std::size_t index = static_cast<std::size_t>(r);
+    const std::size_t first = range_first(index);
+    const std::size_t count = range_first(index + 1) - first;
+    range_inputs_[index] = inputs.middleCols(static_cast<Eigen::Index>(first), static_cast<Eigen::Index>(count));
+    range_losses_[index] = backprops_[index].ComputeGradients(model, range_inputs_[index],
+                                                              labels.subspan(first, count), range_gradients_[index]);
+  }
+
+  // Each range's gradient is of its own mean loss, so it counts count / batch of the
+  // batch's mean.
+  double loss = 0.0;
+  gradients.kernels.resize(model.layers.size());
+  gradients.biases.resize(model.layers.size());
+  for (std::size_t r = 0; r < ranges; ++r) {
+    const std::size_t count = range_first(r + 1) - range_first(r);
+    const float weight = static_cast<float>(count) / static_cast<float>(batch);
+    loss += range_losses_[r] * static_cast<double>(count) / static_cast<double>(batch);
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+      if (r == 0) {
+        gradients.kernels[i] = weight * range_gradients_[r].kernels[i];
+        gradients.biases[i] = weight * range_gradients_[r].biases[i];
+      } else {
+        gradients.kernels[i] += weight * range_gradients_[r].kernels[i];
+        gradients.biases[i] += weight * range_gradients_[r].biases[i];
+      }
+    }
+  }
+  return loss;
 }
 
 }  // namespace frugal::trainer

@@ -26,6 +26,9 @@ void ResetSchedule(TrainConfig& config) {
   config.l1_warmup_epochs = 0;
   config.retrain_epochs = 0;
   config.retrain_learning_rate = 0.0f;
+  config.group_l1_units = 0.0f;
+  config.group_l1_units_overrides.clear();
+  config.group_l1_inputs = 0.0f;
 }
 
 void ApplyDemoPreset(CommandLine& line) {
@@ -216,13 +219,14 @@ const std::vector<OptionSpec>& Options() {
       {"--optimizer", true,
        [](CommandLine& line, auto option, auto value) {
          for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kProximalSgd,
-                                          OptimizerKind::kProximalAdagrad, OptimizerKind::kProximalAdam}) {
+                                          OptimizerKind::kProximalAdagrad, OptimizerKind::kProximalAdam,
+                                          OptimizerKind::kFtrl}) {
            if (value == OptimizerName(kind)) {
              line.config.optimizer.kind = kind;
              return;
            }
          }
-         Reject(option, value, "is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam");
+         Reject(option, value, "is not one of: sgd, proximal-sgd, proximal-adagrad, proximal-adam, ftrl");
        }},
       {"--learning-rate", true,
        [](CommandLine& line, auto option, auto value) {
@@ -248,6 +252,18 @@ const std::vector<OptionSpec>& Options() {
        [](CommandLine& line, auto option, auto value) {
          line.config.optimizer.epsilon = ParseFloat(option, value, true);
        }},
+      {"--group-l1-units", true,
+       [](CommandLine& line, auto option, auto value) {
+         ParseStrengths(option, value, line.config.group_l1_units, line.config.group_l1_units_overrides);
+       }},
+      {"--group-l1-inputs", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.group_l1_inputs = ParseFloat(option, value, false);
+       }},
+      {"--ftrl-beta", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.optimizer.ftrl_beta = ParseFloat(option, value, true);
+       }},
       {"--l1-warmup-epochs", true,
        [](CommandLine& line, auto option, auto value) {
          line.config.l1_warmup_epochs = ParseUnsigned(option, value, 0, 1000000);
@@ -259,6 +275,10 @@ const std::vector<OptionSpec>& Options() {
       {"--retrain-learning-rate", true,
        [](CommandLine& line, auto option, auto value) {
          line.config.retrain_learning_rate = ParseFloat(option, value, true);
+       }},
+      {"--threads", true,
+       [](CommandLine& line, auto option, auto value) {
+         line.config.threads = ParseUnsigned(option, value, 1, 256);
        }},
       {"--resume", true,
        [](CommandLine& line, auto option, auto value) {
@@ -358,8 +378,9 @@ std::string HelpText() {
 
 Trains a sparse multilayer perceptron on MNIST-style IDX data and writes a .npz
 checkpoint for frugal-convert. After every epoch one JSON line goes to stdout
-(the "measure_test" event: cross-entropy, error rate and non-zero counts; a weight
-is non-zero when |w| > 1e-5). Progress goes to stderr.
+(the "measure_test" event: cross-entropy, error rate, non-zero counts, and the hidden
+units and inputs whose weights are all exactly 0; a weight is non-zero when
+|w| > 1e-5). Progress goes to stderr.
 
 Data:
   --data-dir DIR            folder with train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -383,30 +404,51 @@ Model:
 Training:
   --epochs N                passes over the training data (default 5)
   --batch-size N            examples per step (default 64)
-  --optimizer NAME          sgd, proximal-sgd, proximal-adagrad or proximal-adam
+  --optimizer NAME          sgd, proximal-sgd, proximal-adagrad, proximal-adam or ftrl
+                            (FTRL-proximal, with --learning-rate as its alpha)
                             (default proximal-adagrad)
   --learning-rate LR        step size, > 0 (default 0.05)
-  --l1 S | NAME=S,...       L1 strength of the proximal optimizers; weights that it
-                            shrinks past zero become exactly 0. A bare S sets every
-                            variable; NAME=S sets one layer (dense_1: kernel and bias)
-                            or one variable (dense_1/bias) and wins over the bare value
-                            (default 5e-05)
-  --l2 S | NAME=S,...       L2 strength of the proximal optimizers, given as --l1
-                            (default 0)
+  --l1 S | NAME=S,...       L1 strength of the proximal optimizers and ftrl; weights
+                            that it shrinks past zero become exactly 0. A bare S sets
+                            every variable; NAME=S sets one layer (dense_1: kernel and
+                            bias) or one variable (dense_1/bias) and wins over the bare
+                            value (default 5e-05)
+  --l2 S | NAME=S,...       L2 strength of the proximal optimizers and ftrl, given as
+                            --l1 (default 0)
+  --group-l1-units S | NAME=S,...
+                            group lasso on each hidden unit's incoming weights, for
+                            proximal-sgd, proximal-adagrad and proximal-adam: after each
+                            step a unit's weights w become w * max(0, 1 - lr * S *
+                            sqrt(len(w)) / |w|) at the step's learning rate lr (per
+                            weight for adagrad and adam; see docs/training.md), so whole
+                            units become exactly 0. A bare S sets every hidden layer;
+                            NAME=S sets one (dense_1) (default 0)
+  --group-l1-inputs S       group lasso on each input's outgoing weights (the rows of
+                            dense_1/kernel), as --group-l1-units, so whole pixels drop
+                            out (default 0)
   --initial-accumulator A   proximal-adagrad starting sum of squared gradients, > 0
                             (default 0.0001; TensorFlow's default is 0.1)
   --beta1 B, --beta2 B      proximal-adam moment decay rates in [0, 1)
                             (default 0.9 and 0.999)
   --epsilon E               proximal-adam denominator term, > 0 (default 1e-08)
-  --l1-warmup-epochs N      grow every L1 strength linearly over the first N epochs
+  --ftrl-beta B             ftrl's beta, added to sqrt(n) in the per-weight rate
+                            alpha / (beta + sqrt(n)), > 0 (default 0.1)
+  --l1-warmup-epochs N      grow every L1 and group L1 strength linearly over the
+                            first N epochs
                             (default 0: full strength from the start)
   --l1-penalty C            add C * sum|w| over kernels to the loss, as Keras
                             kernel_regularizer=l1(C); its subgradient rarely gives exact
                             zeros (default 0)
   --retrain-epochs N        after --epochs, set every |w| <= 1e-5 to 0 and train only
                             the other weights for N more epochs, with a fresh optimizer
-                            of the same kind without L1 (default 0)
+                            of the same kind without L1 or group L1 (default 0)
   --retrain-learning-rate LR  step size of the retrain epochs (default: --learning-rate)
+  --threads N               threads that share each batch's backpropagation (OpenMP);
+                            evaluation stays on 1 thread. The same seed and N give
+                            bit-identical weights; another N may change the last bits.
+                            On cores shared with other work, also set the environment
+                            variable OMP_WAIT_POLICY=passive (see docs/training.md)
+                            (default 1)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,

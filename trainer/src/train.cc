@@ -8,6 +8,8 @@
 #include <numeric>
 #include <span>
 
+#include "frugal/trainer/group_lasso.h"
+
 namespace frugal::trainer {
 namespace {
 
@@ -36,7 +38,32 @@ std::optional<LossAndError> EvaluateIfPresent(const Mlp& model, const DataView& 
   return Evaluate(model, view);
 }
 
+// Sets Eigen's thread count for the lifetime of the object and then restores it, since
+// the count is a process-wide setting.
+class EigenThreadsScope {
+ public:
+  explicit EigenThreadsScope(std::size_t threads) : previous_(Eigen::nbThreads()) {
+    Eigen::setNbThreads(static_cast<int>(threads));
+  }
+  ~EigenThreadsScope() { Eigen::setNbThreads(previous_); }
+  EigenThreadsScope(const EigenThreadsScope&) = delete;
+  EigenThreadsScope& operator=(const EigenThreadsScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+constexpr std::size_t kMaxThreads = 256;
+
 }  // namespace
+
+bool ThreadsSupported() {
+#if defined(_OPENMP)
+  return true;
+#else
+  return false;
+#endif
+}
 
 void ValidateConfig(const TrainConfig& config) {
   const auto fail = [](const std::string& what) { throw TrainerError(what); };
@@ -75,6 +102,10 @@ void ValidateConfig(const TrainConfig& config) {
       fail("epsilon " + NumberText(optimizer.epsilon) + " must be positive and finite");
     }
   }
+  if (optimizer.kind == OptimizerKind::kFtrl &&
+      (!(optimizer.ftrl_beta > 0.0f) || !std::isfinite(optimizer.ftrl_beta))) {
+    fail("ftrl beta " + NumberText(optimizer.ftrl_beta) + " must be positive and finite");
+  }
   for (const auto* overrides : {&optimizer.l1_overrides, &optimizer.l2_overrides}) {
     for (const NamedStrength& entry : *overrides) {
       if (!(entry.value >= 0.0f) || !std::isfinite(entry.value)) {
@@ -93,6 +124,38 @@ void ValidateConfig(const TrainConfig& config) {
          " must be non-negative and finite");
   }
 
+  const bool has_group_strengths =
+      config.group_l1_units != 0.0f || config.group_l1_inputs != 0.0f ||
+      std::any_of(config.group_l1_units_overrides.begin(), config.group_l1_units_overrides.end(),
+                  [](const NamedStrength& entry) { return entry.value != 0.0f; });
+  for (const float strength : {config.group_l1_units, config.group_l1_inputs}) {
+    if (!(strength >= 0.0f) || !std::isfinite(strength)) {
+      fail("group l1 strength " + NumberText(strength) + " must be non-negative and finite");
+    }
+  }
+  for (const NamedStrength& entry : config.group_l1_units_overrides) {
+    if (!(entry.value >= 0.0f) || !std::isfinite(entry.value)) {
+      fail("group l1 strength " + NumberText(entry.value) + " for " + entry.name +
+           " must be non-negative and finite");
+    }
+  }
+  if (has_group_strengths && optimizer.kind == OptimizerKind::kSgd) {
+    fail("the group lasso is a proximal step and needs a proximal optimizer, not sgd");
+  }
+  if (has_group_strengths && optimizer.kind == OptimizerKind::kFtrl) {
+    fail("the group lasso needs proximal-sgd, proximal-adagrad or proximal-adam; ftrl "
+         "recomputes every weight from its accumulators, which would undo the group step");
+  }
+
+  if (config.threads == 0 || config.threads > kMaxThreads) {
+    fail("thread count " + std::to_string(config.threads) + " is out of range [1, " +
+         std::to_string(kMaxThreads) + "]");
+  }
+  if (config.threads > 1 && !ThreadsSupported()) {
+    fail("thread count " + std::to_string(config.threads) +
+         " needs a build with OpenMP; this one has none, so use 1 thread");
+  }
+
   if (!(config.l1_penalty >= 0.0f) || !std::isfinite(config.l1_penalty)) {
     fail("l1 penalty " + NumberText(config.l1_penalty) + " must be non-negative and finite");
   }
@@ -109,6 +172,11 @@ std::string DescribeRun(const TrainConfig& config) {
   for (const NamedStrength& entry : config.optimizer.l2_overrides) {
     text += " l2[" + entry.name + "]=" + NumberText(entry.value);
   }
+  if (config.group_l1_units > 0.0f) text += " group_l1_units=" + NumberText(config.group_l1_units);
+  for (const NamedStrength& entry : config.group_l1_units_overrides) {
+    text += " group_l1_units[" + entry.name + "]=" + NumberText(entry.value);
+  }
+  if (config.group_l1_inputs > 0.0f) text += " group_l1_inputs=" + NumberText(config.group_l1_inputs);
   if (config.l1_penalty > 0.0f) text += " l1_penalty=" + NumberText(config.l1_penalty);
   if (config.l1_warmup_epochs > 0) {
     text += " l1_warmup_epochs=" + std::to_string(config.l1_warmup_epochs);
@@ -119,6 +187,7 @@ std::string DescribeRun(const TrainConfig& config) {
     if (config.retrain_learning_rate > 0.0f) text += " at lr=" + NumberText(config.retrain_learning_rate);
   }
   text += ", batch " + std::to_string(config.batch_size) + ", seed " + std::to_string(config.seed);
+  if (config.threads > 1) text += ", " + std::to_string(config.threads) + " threads";
   if (config.input_scale == 1.0) text += ", raw pixels";
   return text;
 }
@@ -150,6 +219,29 @@ void CheckStrengthNames(const OptimizerConfig& config, const Mlp& model) {
       }
     }
   }
+}
+
+// Rejects --group-l1-units entries that name no hidden layer of the model.
+void CheckGroupNames(const TrainConfig& config, const Mlp& model) {
+  for (const NamedStrength& entry : config.group_l1_units_overrides) {
+    bool found = false;
+    for (std::size_t i = 0; i + 1 < model.layers.size(); ++i) found = found || entry.name == model.layers[i].name;
+    if (!found) {
+      const std::string hidden = model.layers.size() < 2 ? "the model has no hidden layer"
+                                                         : "the hidden layers are dense_1 to " +
+                                                               model.layers[model.layers.size() - 2].name;
+      throw TrainerError("group l1 on units: no hidden layer named \"" + entry.name + "\"; " + hidden);
+    }
+  }
+}
+
+// The group strength on the units of hidden layer `layer`: its override, else the default.
+float UnitGroupStrength(const TrainConfig& config, const std::string& layer) {
+  float strength = config.group_l1_units;
+  for (const NamedStrength& entry : config.group_l1_units_overrides) {
+    if (entry.name == layer) strength = entry.value;
+  }
+  return strength;
 }
 
 std::unique_ptr<Optimizer> MakeSparseOptimizer(const TrainConfig& config, const Mlp& model) {
@@ -231,6 +323,9 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch,
           const std::function<void(const TrainState&)>& on_state, const TrainState* resume) {
   ValidateConfig(config);
+  // Threads split the batch (see ParallelBackprop), so Eigen's own splitting of each
+  // product stays off.
+  const EigenThreadsScope eigen_threads(1);
   if (data.train.count == 0) throw TrainerError("training data is empty");
   if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
   CheckLabelRange(data.train, config.class_count, "training");
@@ -259,6 +354,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
     model = CreateMlp(data.train.features, config.hidden, config.class_count, config.input_scale, rng);
   }
   CheckStrengthNames(config.optimizer, model);
+  CheckGroupNames(config, model);
   std::unique_ptr<Optimizer> optimizer =
       mask.empty() ? MakeSparseOptimizer(config, model) : MakeRetrainOptimizer(config, model);
   if (resume != nullptr) {
@@ -273,8 +369,9 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
   std::vector<std::uint32_t> order(data.train.count);
   Eigen::MatrixXf inputs;
   std::vector<std::uint8_t> labels(config.batch_size);
-  Backprop backprop;
+  ParallelBackprop backprop(config.threads);
   Gradients gradients;
+  std::vector<float> group_rates;
   const std::size_t total_epochs = config.epochs + config.retrain_epochs;
 
   for (std::size_t epoch = epochs_done + 1; epoch <= total_epochs; ++epoch) {
@@ -284,9 +381,11 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
       optimizer = MakeRetrainOptimizer(config, model);
     }
     const bool retraining = !mask.empty();
+    float l1_scale = 1.0f;
     if (!retraining && config.l1_warmup_epochs > 0) {
       const double scale = static_cast<double>(epoch) / static_cast<double>(config.l1_warmup_epochs);
-      optimizer->set_l1_scale(static_cast<float>(std::min(scale, 1.0)));
+      l1_scale = static_cast<float>(std::min(scale, 1.0));
+      optimizer->set_l1_scale(l1_scale);
     }
     const bool penalty = config.l1_penalty > 0.0f && !retraining;
     std::iota(order.begin(), order.end(), 0u);
@@ -319,6 +418,14 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           for (std::size_t k = 0; k < bias.size(); ++k) bias_gradient[k] *= mask[2 * i + 1][k];
         }
         optimizer->Step(2 * i, kernel, kernel_gradient);
+        const bool hidden = i + 1 < model.layers.size();
+        const float unit_strength = hidden && !retraining ? l1_scale * UnitGroupStrength(config, layer.name) : 0.0f;
+        const float input_strength = i == 0 && !retraining ? l1_scale * config.group_l1_inputs : 0.0f;
+        if (unit_strength > 0.0f || input_strength > 0.0f) {
+          group_rates.resize(kernel.size());
+          optimizer->StepRates(2 * i, group_rates);
+          ShrinkKernelGroups(layer.kernel, group_rates, input_strength, unit_strength);
+        }
         optimizer->Step(2 * i + 1, bias, bias_gradient);
       }
       if (!std::isfinite(loss)) {
@@ -339,6 +446,8 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
     metrics.validation = EvaluateIfPresent(model, data.validation);
     metrics.test = EvaluateIfPresent(model, data.test);
     metrics.nonzero = CountNonzero(model);
+    metrics.removed_units = CountRemovedUnits(model);
+    metrics.removed_inputs = CountRemovedInputs(model);
     metrics.evaluate_seconds = SecondsSince(evaluate_start);
     if (!std::isfinite(metrics.train.cross_entropy)) {
       throw TrainerError("epoch " + std::to_string(epoch) + ": training loss is " +

@@ -33,20 +33,37 @@ struct NonzeroCount {
 // Counts per variable, kernels before biases within a layer, in layer order.
 std::vector<NonzeroCount> CountNonzero(const Mlp& model, float threshold = kNonzeroThreshold);
 
+// Units of a hidden layer, or inputs of the first layer, that the model no longer uses.
+struct RemovedCount {
+  std::string name;  // the layer ("dense_1") for units, "inputs" for the inputs
+  std::size_t num = 0;
+  std::size_t removed = 0;
+};
+
+// Per hidden layer, in layer order: the units whose incoming weights (kernel column) are
+// all exactly 0. The bias is not looked at, so a removed unit with a positive bias still
+// outputs a constant.
+std::vector<RemovedCount> CountRemovedUnits(const Mlp& model);
+
+// The inputs whose outgoing weights (row of the first kernel) are all exactly 0.
+RemovedCount CountRemovedInputs(const Mlp& model);
+
 struct EpochMetrics {
   std::size_t epoch = 0;  // 1 for the first epoch
   LossAndError train;     // on the training part, after the epoch's last step
   std::optional<LossAndError> validation;
   std::optional<LossAndError> test;
   std::vector<NonzeroCount> nonzero;
+  std::vector<RemovedCount> removed_units;  // per hidden layer
+  RemovedCount removed_inputs;
   double mean_batch_loss = 0.0;  // mean over the epoch's steps, including any L1 penalty
   double train_seconds = 0.0;    // wall time of the epoch's steps, without evaluation
   double evaluate_seconds = 0.0;
 };
 
 // The "measure_test" JSON line of the TensorFlow experiments: ent_* and inacc_* for
-// train and test, num_nonzero per variable with a "total", plus ent_val, inacc_val and
-// seconds. No trailing newline.
+// train and test, num_nonzero per variable with a "total", plus ent_val, inacc_val,
+// removed_units per hidden layer, removed_inputs and seconds. No trailing newline.
 std::string MeasureTestJson(const EpochMetrics& metrics);
 
 // A human-readable summary for stderr. No trailing newline.

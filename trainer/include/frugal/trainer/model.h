@@ -78,6 +78,28 @@ class Backprop {
   Eigen::MatrixXf previous_delta_;
 };
 
+// Backpropagation with the batch split into one column range per thread, each range run
+// by Backprop on its own OpenMP thread. The gradients are then summed in range order,
+// weighted by range size, so a thread count always gives the same bits. Other counts
+// may differ in the last bits. One parallel region per batch, because Eigen's own
+// parallel product busy-waits for its threads several times per product, which is slow
+// when other processes share the cores. With 1 thread this is Backprop.
+class ParallelBackprop {
+ public:
+  // `threads` must be at least 1; above 1 it needs a build with OpenMP.
+  explicit ParallelBackprop(std::size_t threads);
+
+  // As Backprop::ComputeGradients.
+  double ComputeGradients(const Mlp& model, const Eigen::MatrixXf& inputs,
+                          std::span<const std::uint8_t> labels, Gradients& gradients);
+
+ private:
+  std::vector<Backprop> backprops_;  // one per thread
+  std::vector<Eigen::MatrixXf> range_inputs_;
+  std::vector<Gradients> range_gradients_;
+  std::vector<double> range_losses_;
+};
+
 // Per-example softmax cross-entropy and correctness of the argmax (first maximum on
 // ties, as tf.argmax). Returns the sum of the losses and adds errors to `*errors`.
 double SumCrossEntropy(const Eigen::MatrixXf& logits, std::span<const std::uint8_t> labels,

@@ -36,6 +36,11 @@ class Optimizer {
   virtual void Step(std::size_t variable, std::span<float> values,
                     std::span<const float> gradients) = 0;
 
+  // Writes the step size that the most recent Step of `variable` used for each
+  // coordinate into `rates` (same length), for a proximal operator applied after the
+  // step such as the group lasso. Call it right after that Step.
+  virtual void StepRates(std::size_t variable, std::span<float> rates) const = 0;
+
   // One-line summary of the settings, such as "sgd lr=0.001".
   virtual std::string Describe() const = 0;
 
@@ -83,6 +88,7 @@ class SgdOptimizer final : public Optimizer {
  public:
   explicit SgdOptimizer(float learning_rate);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:
@@ -101,6 +107,7 @@ class ProximalSgdOptimizer final : public Optimizer {
  public:
   ProximalSgdOptimizer(float learning_rate, Regularization regularization);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:
@@ -114,6 +121,7 @@ class ProximalAdagradOptimizer final : public Optimizer {
  public:
   ProximalAdagradOptimizer(float learning_rate, float l1, float l2, float initial_accumulator);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
   // Accumulator of a variable after its first Step, or an empty span before it.
@@ -134,6 +142,7 @@ class ProximalAdamOptimizer final : public Optimizer {
   ProximalAdamOptimizer(float learning_rate, Regularization regularization, float beta1,
                         float beta2, float epsilon);
   void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
   std::string Describe() const override;
 
  private:
@@ -143,7 +152,33 @@ class ProximalAdamOptimizer final : public Optimizer {
   float epsilon_;
 };
 
-enum class OptimizerKind { kSgd, kProximalSgd, kProximalAdagrad, kProximalAdam };
+// FTRL-proximal (McMahan et al., "Ad Click Prediction: a View from the Trenches", KDD
+// 2013, Algorithm 1), per coordinate with learning rate alpha:
+//   n_new = n + g * g;  sigma = (sqrt(n_new) - sqrt(n)) / alpha;  z += g - sigma * w;
+//   n = n_new;  w = 0 if |z| <= l1, else -(z - sign(z) * l1) / ((beta + sqrt(n)) / alpha + l2).
+// The zero test compares the accumulated z with the constant l1, so a weight stays at
+// exactly 0 until its gradients add up to more than l1, and beta > 0 keeps the
+// denominator positive. This is TensorFlow's ApplyFtrl with learning_rate_power -0.5
+// (training_ops.cc), apart from two conventions. TensorFlow's L2 term is 2 * l2, so its
+// l2 is half of this one. TensorFlow also starts z (its "linear" slot) at 0, so its first
+// step keeps little of the initial weights. Here z starts at -(beta / alpha) * w, the
+// paper's algorithm started from w instead of from 0: with l1 = 0 and before any
+// gradient the formula returns w, and a fresh optimizer in the retrain phase starts from
+// the surviving weights.
+class FtrlOptimizer final : public Optimizer {
+ public:
+  FtrlOptimizer(float learning_rate, Regularization regularization, float beta);
+  void Step(std::size_t variable, std::span<float> values, std::span<const float> gradients) override;
+  // alpha / (beta + sqrt(n)), FTRL's per-coordinate learning rate.
+  void StepRates(std::size_t variable, std::span<float> rates) const override;
+  std::string Describe() const override;
+
+ private:
+  float learning_rate_;
+  float beta_;
+};
+
+enum class OptimizerKind { kSgd, kProximalSgd, kProximalAdagrad, kProximalAdam, kFtrl };
 
 // The command-line name of an optimizer ("sgd", "proximal-sgd", ...).
 const char* OptimizerName(OptimizerKind kind);
@@ -166,6 +201,7 @@ struct OptimizerConfig {
   float beta1 = 0.9f;                // proximal-adam only
   float beta2 = 0.999f;              // proximal-adam only
   float epsilon = 1e-8f;             // proximal-adam only
+  float ftrl_beta = 0.1f;            // ftrl only, > 0
 };
 
 // Builds the optimizer with the default strengths; the caller applies the overrides

@@ -27,6 +27,13 @@ struct TrainConfig {
   OptimizerConfig optimizer;
   // Keras kernel_regularizer=l1(C): adds C * sum|w| over kernels to the loss. 0 = off.
   float l1_penalty = 0.0f;
+  // Group lasso strengths (see group_lasso.h), scaled by the L1 warm-up like the L1
+  // strengths and off in the retrain phase. Units: the incoming weights of each hidden
+  // unit, with a default for every hidden layer and per-layer overrides ("dense_1").
+  // Inputs: the outgoing weights of each input, the rows of dense_1/kernel. 0 = off.
+  float group_l1_units = 0.0f;
+  std::vector<NamedStrength> group_l1_units_overrides;
+  float group_l1_inputs = 0.0f;
   // The L1 strengths grow linearly from 1/N of their value in epoch 1 to their full
   // value in epoch N. 0 = full strength from the start.
   std::size_t l1_warmup_epochs = 0;
@@ -35,7 +42,14 @@ struct TrainConfig {
   // kind without L1 and without the L1 penalty.
   std::size_t retrain_epochs = 0;
   float retrain_learning_rate = 0.0f;  // 0 = optimizer.learning_rate
+  // Threads that share each batch's backpropagation (see ParallelBackprop), which needs
+  // a build with OpenMP (see ThreadsSupported). A seed gives bit-identical weights for
+  // the same thread count. Other counts may differ in the last bits.
+  std::size_t threads = 1;
 };
+
+// Whether this build can train on several threads (it was built with OpenMP).
+bool ThreadsSupported();
 
 // Everything a checkpoint needs to continue a run exactly where it stopped.
 struct TrainState {
