@@ -38,21 +38,6 @@ std::optional<LossAndError> EvaluateIfPresent(const Mlp& model, const DataView& 
   return Evaluate(model, view);
 }
 
-// Sets Eigen's thread count for the lifetime of the object and then restores it, since
-// the count is a process-wide setting.
-class EigenThreadsScope {
- public:
-  explicit EigenThreadsScope(std::size_t threads) : previous_(Eigen::nbThreads()) {
-    Eigen::setNbThreads(static_cast<int>(threads));
-  }
-  ~EigenThreadsScope() { Eigen::setNbThreads(previous_); }
-  EigenThreadsScope(const EigenThreadsScope&) = delete;
-  EigenThreadsScope& operator=(const EigenThreadsScope&) = delete;
-
- private:
-  int previous_;
-};
-
 constexpr std::size_t kMaxThreads = 256;
 
 }  // namespace
@@ -323,9 +308,6 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch,
           const std::function<void(const TrainState&)>& on_state, const TrainState* resume) {
   ValidateConfig(config);
-  // Threads split the batch (see ParallelBackprop), so Eigen's own splitting of each
-  // product stays off.
-  const EigenThreadsScope eigen_threads(1);
   if (data.train.count == 0) throw TrainerError("training data is empty");
   if (data.train.count > UINT32_MAX) throw TrainerError("training data has more than 2^32 - 1 examples");
   CheckLabelRange(data.train, config.class_count, "training");
