@@ -139,6 +139,27 @@ TEST_CASE("options: schedule and checkpoints") {
   CHECK(reset.config.retrain_epochs == 0);
 }
 
+TEST_CASE("options: learning-rate schedule and target mode") {
+  using frugal::trainer::LearningRateSchedule;
+  const CommandLine defaults = Parse({});
+  CHECK(defaults.config.lr_schedule == LearningRateSchedule::kConstant);
+  CHECK(defaults.config.target_sparsity == 0.0);
+
+  const CommandLine line = Parse({"--lr-schedule", "cosine", "--lr-floor", "0.05",
+                                  "--target-sparsity", "0.9", "--target-l1-growth", "1.5"});
+  CHECK(line.config.lr_schedule == LearningRateSchedule::kCosine);
+  CHECK(line.config.lr_floor == 0.05f);
+  // The fraction keeps double precision, so 0.9 means the double nearest 0.9.
+  CHECK(line.config.target_sparsity == 0.9);
+  CHECK(line.config.target_l1_growth == 1.5);
+  CHECK(Parse({"--lr-schedule", "cosine", "--lr-schedule", "constant"}).config.lr_schedule ==
+        LearningRateSchedule::kConstant);
+
+  const CommandLine reset = Parse({"--lr-schedule", "cosine", "--target-sparsity", "0.9", "--preset", "demo"});
+  CHECK(reset.config.lr_schedule == LearningRateSchedule::kConstant);
+  CHECK(reset.config.target_sparsity == 0.0);
+}
+
 TEST_CASE("options: sparse preset") {
   const CommandLine line = Parse({"--preset", "sparse"});
   const frugal::trainer::OptimizerConfig& optimizer = line.config.optimizer;
@@ -191,6 +212,12 @@ TEST_CASE("options: one-line errors") {
       {{"--retrain-learning-rate", "0"}, "invalid value for --retrain-learning-rate: \"0\" must be greater than 0"},
       {{"--retrain-epochs", "x"}, "invalid value for --retrain-epochs: \"x\" is not a non-negative integer"},
       {{"--resume", ""}, "invalid value for --resume: \"\" is empty"},
+      {{"--lr-schedule", "step"}, "invalid value for --lr-schedule: \"step\" is not one of: constant, cosine"},
+      {{"--lr-floor", "1"}, "invalid value for --lr-floor: \"1\" is out of range [0, 1)"},
+      {{"--lr-floor", "-0.1"}, "invalid value for --lr-floor: \"-0.1\" must be 0 or greater"},
+      {{"--target-sparsity", "1"}, "invalid value for --target-sparsity: \"1\" is out of range (0, 1)"},
+      {{"--target-sparsity", "0"}, "invalid value for --target-sparsity: \"0\" must be greater than 0"},
+      {{"--target-l1-growth", "0.5"}, "invalid value for --target-l1-growth: \"0.5\" must be 1 or greater"},
   };
   for (const Case& test : cases) {
     INFO(test.args[0]);
@@ -207,6 +234,7 @@ TEST_CASE("options: help names every option") {
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
         "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
+        "--lr-schedule", "--lr-floor", "--target-sparsity", "--target-l1-growth",
         "proximal-sgd", "proximal-adam"}) {
     INFO(option);
     CHECK(help.find(option) != std::string::npos);

@@ -26,6 +26,10 @@ void ResetSchedule(TrainConfig& config) {
   config.l1_warmup_epochs = 0;
   config.retrain_epochs = 0;
   config.retrain_learning_rate = 0.0f;
+  config.lr_schedule = LearningRateSchedule::kConstant;
+  config.lr_floor = 0.0f;
+  config.target_sparsity = 0.0;
+  config.target_l1_growth = 1.25;
 }
 
 void ApplyDemoPreset(CommandLine& line) {
@@ -127,6 +131,14 @@ float ParseFloat(std::string_view option, std::string_view text, bool positive) 
   if (positive && !(value > 0.0)) Reject(option, text, "must be greater than 0");
   if (!positive && value < 0.0) Reject(option, text, "must be 0 or greater");
   return static_cast<float>(value);
+}
+
+// Parses text that ParseFloat accepted again as a double, so that 0.9 stays the double
+// nearest 0.9 instead of the float nearest it.
+double ParseDouble(std::string_view text) {
+  double value = 0.0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
 }
 
 // Parses "S", "NAME=S" or a comma-separated list of them into the default strength and
@@ -259,6 +271,34 @@ const std::vector<OptionSpec>& Options() {
       {"--retrain-learning-rate", true,
        [](CommandLine& line, auto option, auto value) {
          line.config.retrain_learning_rate = ParseFloat(option, value, true);
+       }},
+      {"--lr-schedule", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value == "constant") {
+           line.config.lr_schedule = LearningRateSchedule::kConstant;
+         } else if (value == "cosine") {
+           line.config.lr_schedule = LearningRateSchedule::kCosine;
+         } else {
+           Reject(option, value, "is not one of: constant, cosine");
+         }
+       }},
+      {"--lr-floor", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float floor = ParseFloat(option, value, false);
+         if (!(floor < 1.0f)) Reject(option, value, "is out of range [0, 1)");
+         line.config.lr_floor = floor;
+       }},
+      {"--target-sparsity", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float sparsity = ParseFloat(option, value, true);
+         if (!(sparsity < 1.0f)) Reject(option, value, "is out of range (0, 1)");
+         line.config.target_sparsity = ParseDouble(value);
+       }},
+      {"--target-l1-growth", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float growth = ParseFloat(option, value, true);
+         if (!(growth >= 1.0f)) Reject(option, value, "must be 1 or greater");
+         line.config.target_l1_growth = ParseDouble(value);
        }},
       {"--resume", true,
        [](CommandLine& line, auto option, auto value) {
@@ -407,6 +447,23 @@ Training:
                             the other weights for N more epochs, with a fresh optimizer
                             of the same kind without L1 (default 0)
   --retrain-learning-rate LR  step size of the retrain epochs (default: --learning-rate)
+  --lr-schedule NAME        constant, or cosine: decay the learning rate at every step
+                            along half a cosine, separately in the sparse epochs (from
+                            --learning-rate) and the retrain epochs (from
+                            --retrain-learning-rate) (default constant)
+  --lr-floor F              cosine only: the fraction of each phase's learning rate
+                            that the decay ends at, in [0, 1) (default 0)
+  --target-sparsity S       target mode: the fraction of all weights, biases included,
+                            to end at |w| <= 1e-5, in (0, 1). After each sparse epoch
+                            from the end of the warm-up on, every L1 strength grows by
+                            --target-l1-growth while fewer weights are zero. If the last
+                            sparse epoch still ends below S, the smallest weights of the
+                            variables with L1 > 0 are set to 0 to reach S exactly, before
+                            any retrain. The JSON line adds target_sparsity, sparsity
+                            (reached), l1_scale and pruned (default 0: off)
+  --target-l1-growth G      target mode: the factor on the L1 strengths per epoch below
+                            the target, >= 1; 1 keeps the strengths and only prunes
+                            (default 1.25)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,
