@@ -179,6 +179,44 @@ TEST_CASE("options: sparse preset") {
   CHECK(line.config.input_scale == 1.0 / 255.0);
 }
 
+TEST_CASE("options: sparse-90 preset is its recorded command") {
+  // The preset must stay equal to the command that its recorded runs used.
+  const CommandLine preset = Parse({"--preset", "sparse-90"});
+  const CommandLine command = Parse(
+      {"--preset", "sparse", "--l1", "dense_1/kernel=1e-3,dense_2/kernel=2e-4,dense_3/kernel=5e-5",
+       "--epochs", "30", "--retrain-epochs", "20", "--retrain-learning-rate", "1e-3",
+       "--lr-schedule", "cosine", "--target-sparsity", "0.9", "--target-l1-growth", "1"});
+  const frugal::trainer::TrainConfig& expected = command.config;
+  const frugal::trainer::TrainConfig& actual = preset.config;
+  CHECK(actual.optimizer.kind == OptimizerKind::kProximalAdam);
+  CHECK(actual.optimizer.learning_rate == expected.optimizer.learning_rate);
+  CHECK(actual.optimizer.l1 == expected.optimizer.l1);
+  using frugal::trainer::ResolveRegularization;
+  for (const char* layer : {"dense_1", "dense_2", "dense_3"}) {
+    for (const char* variable : {"/kernel", "/bias"}) {
+      const std::string name = std::string(layer) + variable;
+      INFO(name);
+      CHECK(ResolveRegularization(actual.optimizer, layer, name).l1 ==
+            ResolveRegularization(expected.optimizer, layer, name).l1);
+    }
+  }
+  CHECK(actual.l1_warmup_epochs == expected.l1_warmup_epochs);
+  CHECK(actual.epochs == expected.epochs);
+  CHECK(actual.retrain_epochs == expected.retrain_epochs);
+  CHECK(actual.retrain_learning_rate == expected.retrain_learning_rate);
+  CHECK(actual.lr_schedule == frugal::trainer::LearningRateSchedule::kCosine);
+  CHECK(actual.lr_floor == expected.lr_floor);
+  CHECK(actual.target_sparsity == 0.9);
+  CHECK(actual.target_l1_growth == 1.0);
+  CHECK(actual.batch_size == 64);
+  CHECK(actual.input_scale == 1.0 / 255.0);
+
+  // The sparse preset after it starts over without the schedule and the target.
+  const CommandLine reset = Parse({"--preset", "sparse-90", "--preset", "sparse"});
+  CHECK(reset.config.lr_schedule == frugal::trainer::LearningRateSchedule::kConstant);
+  CHECK(reset.config.target_sparsity == 0.0);
+}
+
 TEST_CASE("options: one-line errors") {
   struct Case {
     std::vector<std::string> args;
@@ -232,7 +270,7 @@ TEST_CASE("options: help names every option") {
         "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
         "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
-        "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
+        "--preset sparse", "--preset sparse-90", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
         "--lr-schedule", "--lr-floor", "--target-sparsity", "--target-l1-growth",
         "proximal-sgd", "proximal-adam"}) {

@@ -99,6 +99,25 @@ void ApplySparsePreset(CommandLine& line) {
   config.epochs = 40;
 }
 
+// The recipe for 90% zeros on 784-64-64-10. Proximal Adam trains with mild per-layer L1
+// (none on biases) and a cosine learning rate for 30 epochs. The target mode then prunes
+// the smallest kernel weights to exactly 90% zeros, and 20 fixed-mask retrain epochs run
+// a second cosine from lr 1e-3. Picked from a handful of runs by mean validation error
+// over 3 seeds. With seeds 1, 2 and 3 it ended with 90.00% of the weights at
+// |w| <= 1e-5 and 2.53%, 2.43% and 2.41% test error (validation 2.33%, 2.57%, 2.32%).
+void ApplySparse90Preset(CommandLine& line) {
+  ApplySparsePreset(line);
+  TrainConfig& config = line.config;
+  config.optimizer.l1_overrides = {{"dense_1/kernel", 1e-3f}, {"dense_2/kernel", 2e-4f},
+                                   {"dense_3/kernel", 5e-5f}};
+  config.epochs = 30;
+  config.retrain_epochs = 20;
+  config.retrain_learning_rate = 1e-3f;
+  config.lr_schedule = LearningRateSchedule::kCosine;
+  config.target_sparsity = 0.9;
+  config.target_l1_growth = 1.0;
+}
+
 [[noreturn]] void Reject(std::string_view option, std::string_view value, std::string_view why) {
   throw UsageError("invalid value for " + std::string(option) + ": \"" + std::string(value) +
                    "\" " + std::string(why));
@@ -328,8 +347,10 @@ const std::vector<OptionSpec>& Options() {
            ApplyTfProximalAdagradPreset(line);
          } else if (value == "sparse") {
            ApplySparsePreset(line);
+         } else if (value == "sparse-90") {
+           ApplySparse90Preset(line);
          } else {
-           Reject(option, value, "is not one of: demo, tf-l1-penalty, tf-proximal-adagrad, sparse");
+           Reject(option, value, "is not one of: demo, tf-l1-penalty, tf-proximal-adagrad, sparse, sparse-90");
          }
        }},
   };
@@ -480,6 +501,12 @@ Presets (set several options where they appear; options after a preset override 
                                 warmed up over 5 epochs; 40 epochs, then 20 retrain
                                 epochs at lr 3e-4; pixels in [0, 1], batch 64 (about
                                 87% of the weights exactly 0 at 3.6% test error on MNIST)
+  --preset sparse-90            --preset sparse with l1 1e-3 on dense_1/kernel, 2e-4 on
+                                dense_2/kernel, 5e-5 on dense_3/kernel, --lr-schedule
+                                cosine, 30 epochs, --target-sparsity 0.9 with
+                                --target-l1-growth 1 (prune only), then 20 retrain epochs
+                                at lr 1e-3 (90% of the weights exactly 0 at 2.5% test
+                                error on MNIST)
 
 Checkpoints:
   --output PATH             checkpoint to write at the end (default model.npz); it

@@ -47,7 +47,9 @@ struct TrainConfig {
   // end of the warm-up on, while the measured fraction is below it, every L1 strength
   // grows by the factor target_l1_growth. If the fraction is still below target after
   // the last sparse epoch, PruneToSparsity zeroes the smallest weights of the variables
-  // with L1 > 0 until it is reached.
+  // with L1 > 0 until it is reached. NOTE: the zero fraction lags the strength and rises
+  // further as a cosine schedule decays the rate, so a growth above 1 can overshoot the
+  // target, and nothing lowers the strengths again.
   double target_sparsity = 0.0;
   double target_l1_growth = 1.25;  // >= 1; 1 leaves the strengths alone and only prunes
 };
