@@ -161,6 +161,28 @@ TEST_CASE("measure_test JSON line without optional sets") {
   CHECK(json["num_nonzero"]["total"]["num"] == 0);
 }
 
+TEST_CASE("measure_test JSON line in target mode") {
+  EpochMetrics metrics;
+  metrics.epoch = 3;
+  metrics.train = {0.5, 0.25};
+  metrics.nonzero = {{"dense_1/kernel", 40, 6}, {"dense_1/bias", 10, 4}};
+  metrics.target_sparsity = 0.9;
+  metrics.l1_scale = 1.5625;
+  metrics.pruned = 7;
+  const nlohmann::json json = nlohmann::json::parse(frugal::trainer::MeasureTestJson(metrics));
+  CHECK(json["target_sparsity"] == 0.9);
+  CHECK(json["sparsity"] == 0.8);  // 40 of 50 weights are zero
+  CHECK(json["l1_scale"] == 1.5625);
+  CHECK(json["pruned"] == 7);
+
+  const std::string line = frugal::trainer::ProgressLine(metrics);
+  CHECK(line.find("target 90.00% zeros, reached 80.00%, L1 scale 1.562") != std::string::npos);
+  CHECK(line.find("pruned the 7 smallest weights") != std::string::npos);
+
+  metrics.target_sparsity.reset();
+  CHECK_FALSE(nlohmann::json::parse(frugal::trainer::MeasureTestJson(metrics)).contains("sparsity"));
+}
+
 TEST_CASE("progress line names the epoch and errors") {
   EpochMetrics metrics;
   metrics.epoch = 2;

@@ -165,6 +165,27 @@ TEST_CASE("options: schedule and checkpoints") {
   CHECK(reset.config.retrain_epochs == 0);
 }
 
+TEST_CASE("options: learning-rate schedule and target mode") {
+  using frugal::trainer::LearningRateSchedule;
+  const CommandLine defaults = Parse({});
+  CHECK(defaults.config.lr_schedule == LearningRateSchedule::kConstant);
+  CHECK(defaults.config.target_sparsity == 0.0);
+
+  const CommandLine line = Parse({"--lr-schedule", "cosine", "--lr-floor", "0.05",
+                                  "--target-sparsity", "0.9", "--target-l1-growth", "1.5"});
+  CHECK(line.config.lr_schedule == LearningRateSchedule::kCosine);
+  CHECK(line.config.lr_floor == 0.05f);
+  // The fraction keeps double precision, so 0.9 means the double nearest 0.9.
+  CHECK(line.config.target_sparsity == 0.9);
+  CHECK(line.config.target_l1_growth == 1.5);
+  CHECK(Parse({"--lr-schedule", "cosine", "--lr-schedule", "constant"}).config.lr_schedule ==
+        LearningRateSchedule::kConstant);
+
+  const CommandLine reset = Parse({"--lr-schedule", "cosine", "--target-sparsity", "0.9", "--preset", "demo"});
+  CHECK(reset.config.lr_schedule == LearningRateSchedule::kConstant);
+  CHECK(reset.config.target_sparsity == 0.0);
+}
+
 TEST_CASE("options: sparse preset") {
   const CommandLine line = Parse({"--preset", "sparse"});
   const frugal::trainer::OptimizerConfig& optimizer = line.config.optimizer;
@@ -182,6 +203,44 @@ TEST_CASE("options: sparse preset") {
   CHECK(line.config.l1_warmup_epochs > 0);
   CHECK(line.config.retrain_epochs > 0);
   CHECK(line.config.input_scale == 1.0 / 255.0);
+}
+
+TEST_CASE("options: sparse-90 preset is its recorded command") {
+  // The preset must stay equal to the command that its recorded runs used.
+  const CommandLine preset = Parse({"--preset", "sparse-90"});
+  const CommandLine command = Parse(
+      {"--preset", "sparse", "--l1", "dense_1/kernel=1e-3,dense_2/kernel=2e-4,dense_3/kernel=5e-5",
+       "--epochs", "30", "--retrain-epochs", "20", "--retrain-learning-rate", "1e-3",
+       "--lr-schedule", "cosine", "--target-sparsity", "0.9", "--target-l1-growth", "1"});
+  const frugal::trainer::TrainConfig& expected = command.config;
+  const frugal::trainer::TrainConfig& actual = preset.config;
+  CHECK(actual.optimizer.kind == OptimizerKind::kProximalAdam);
+  CHECK(actual.optimizer.learning_rate == expected.optimizer.learning_rate);
+  CHECK(actual.optimizer.l1 == expected.optimizer.l1);
+  using frugal::trainer::ResolveRegularization;
+  for (const char* layer : {"dense_1", "dense_2", "dense_3"}) {
+    for (const char* variable : {"/kernel", "/bias"}) {
+      const std::string name = std::string(layer) + variable;
+      INFO(name);
+      CHECK(ResolveRegularization(actual.optimizer, layer, name).l1 ==
+            ResolveRegularization(expected.optimizer, layer, name).l1);
+    }
+  }
+  CHECK(actual.l1_warmup_epochs == expected.l1_warmup_epochs);
+  CHECK(actual.epochs == expected.epochs);
+  CHECK(actual.retrain_epochs == expected.retrain_epochs);
+  CHECK(actual.retrain_learning_rate == expected.retrain_learning_rate);
+  CHECK(actual.lr_schedule == frugal::trainer::LearningRateSchedule::kCosine);
+  CHECK(actual.lr_floor == expected.lr_floor);
+  CHECK(actual.target_sparsity == 0.9);
+  CHECK(actual.target_l1_growth == 1.0);
+  CHECK(actual.batch_size == 64);
+  CHECK(actual.input_scale == 1.0 / 255.0);
+
+  // The sparse preset after it starts over without the schedule and the target.
+  const CommandLine reset = Parse({"--preset", "sparse-90", "--preset", "sparse"});
+  CHECK(reset.config.lr_schedule == frugal::trainer::LearningRateSchedule::kConstant);
+  CHECK(reset.config.target_sparsity == 0.0);
 }
 
 TEST_CASE("options: one-line errors") {
@@ -222,6 +281,12 @@ TEST_CASE("options: one-line errors") {
       {{"--group-l1-units", "dense_1=-1"}, "invalid value for --group-l1-units: \"-1\" must be 0 or greater"},
       {{"--group-l1-inputs", "x"}, "invalid value for --group-l1-inputs: \"x\" is not a number"},
       {{"--group-l1-inputs", "dense_1=1"}, "invalid value for --group-l1-inputs: \"dense_1=1\" is not a number"},
+      {{"--lr-schedule", "step"}, "invalid value for --lr-schedule: \"step\" is not one of: constant, cosine"},
+      {{"--lr-floor", "1"}, "invalid value for --lr-floor: \"1\" is out of range [0, 1)"},
+      {{"--lr-floor", "-0.1"}, "invalid value for --lr-floor: \"-0.1\" must be 0 or greater"},
+      {{"--target-sparsity", "1"}, "invalid value for --target-sparsity: \"1\" is out of range (0, 1)"},
+      {{"--target-sparsity", "0"}, "invalid value for --target-sparsity: \"0\" must be greater than 0"},
+      {{"--target-l1-growth", "0.5"}, "invalid value for --target-l1-growth: \"0.5\" must be 1 or greater"},
   };
   for (const Case& test : cases) {
     INFO(test.args[0]);
@@ -236,9 +301,10 @@ TEST_CASE("options: help names every option") {
         "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
         "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
-        "--preset sparse", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
+        "--preset sparse", "--preset sparse-90", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
         "--group-l1-units", "--group-l1-inputs", "--ftrl-beta", "ftrl", "--threads",
+        "--lr-schedule", "--lr-floor", "--target-sparsity", "--target-l1-growth",
         "proximal-sgd", "proximal-adam"}) {
     INFO(option);
     CHECK(help.find(option) != std::string::npos);

@@ -450,3 +450,268 @@ TEST_CASE("train: two threads give bit-identical weights") {
   CHECK(epochs.back().train.cross_entropy == doctest::Approx(single_epochs.back().train.cross_entropy).epsilon(1e-3));
   CHECK(SameBits(single, frugal::trainer::Train(config, data, nullptr)));
 }
+
+TEST_CASE("learning rate scale: constant and cosine") {
+  TrainConfig config = SmallConfig();
+  config.epochs = 4;
+  config.retrain_epochs = 2;
+  const std::size_t steps = 10;
+  for (std::size_t epoch = 1; epoch <= 6; ++epoch) {
+    CHECK(frugal::trainer::LearningRateScale(config, epoch, 3, steps) == 1.0f);
+  }
+
+  config.lr_schedule = frugal::trainer::LearningRateSchedule::kCosine;
+  config.lr_floor = 0.1f;
+  using frugal::trainer::LearningRateScale;
+  // Each phase starts at the full rate, passes (1 + floor) / 2 halfway and decreases at
+  // every step towards the floor.
+  CHECK(LearningRateScale(config, 1, 0, steps) == 1.0f);
+  CHECK(LearningRateScale(config, 5, 0, steps) == 1.0f);
+  CHECK(LearningRateScale(config, 3, 0, steps) == doctest::Approx(0.55));
+  CHECK(LearningRateScale(config, 6, 0, steps) == doctest::Approx(0.55));
+  for (const auto& [first, last] : {std::pair<std::size_t, std::size_t>{1, 4}, {5, 6}}) {
+    INFO("phase of epochs " << first << " to " << last);
+    float previous = 2.0f;
+    for (std::size_t epoch = first; epoch <= last; ++epoch) {
+      for (std::size_t step = 0; step < steps; ++step) {
+        const float scale = LearningRateScale(config, epoch, step, steps);
+        INFO("epoch " << epoch << ", step " << step << ": " << scale << " after " << previous);
+        CHECK(scale < previous);
+        CHECK(scale > config.lr_floor);
+        previous = scale;
+      }
+    }
+    CHECK(previous == doctest::Approx(0.1).epsilon(0.02));
+  }
+}
+
+TEST_CASE("train: cosine schedule changes the weights") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(200, 3, 5);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig cosine = SmallConfig();
+  cosine.lr_schedule = frugal::trainer::LearningRateSchedule::kCosine;
+  const Mlp constant_model = frugal::trainer::Train(SmallConfig(), data, nullptr);
+  const Mlp cosine_model = frugal::trainer::Train(cosine, data, nullptr);
+  CHECK_FALSE(SameBits(constant_model, cosine_model));
+  CHECK(SameBits(cosine_model, frugal::trainer::Train(cosine, data, nullptr)));
+}
+
+TEST_CASE("zeros for sparsity: smallest count that reaches the fraction") {
+  using frugal::trainer::ZerosForSparsity;
+  CHECK(ZerosForSparsity(0.9, 55050) == 49545);
+  CHECK(ZerosForSparsity(0.9, 10) == 9);
+  CHECK(ZerosForSparsity(0.5, 3) == 2);
+  CHECK(ZerosForSparsity(0.25, 4) == 1);
+  CHECK(ZerosForSparsity(0.999, 10) == 10);
+}
+
+TEST_CASE("prune to sparsity: keeps exactly the largest weights") {
+  Mlp model;
+  frugal::trainer::DenseLayer first;
+  first.name = "dense_1";
+  first.kernel.resize(2, 3);
+  // Column-major: kernel.data() is {0.5, -0.1, 0, 0.3, -0.2, 0.05}.
+  first.kernel << 0.5f, 0.0f, -0.2f,
+                  -0.1f, 0.3f, 0.05f;
+  first.bias.resize(3);
+  first.bias << 0.01f, -0.02f, 0.0f;  // not prunable below
+  frugal::trainer::DenseLayer second;
+  second.name = "dense_2";
+  second.kernel.resize(3, 1);
+  second.kernel << -0.04f, 0.6f, 0.04f;
+  second.bias.resize(1);
+  second.bias << 0.7f;
+  model.layers = {first, second};
+
+  // 13 weights, 2 of them zero. 0.6 needs 8 zeros, so the 6 smallest prunable non-zero
+  // weights go: 0.04 and -0.04 (dense_2/kernel), 0.05, -0.1, -0.2 and 0.3 (dense_1/kernel).
+  // The biases of dense_1, smaller still, are not prunable.
+  const std::vector<bool> prunable = {true, false, true, true};
+  Mlp pruned = model;
+  CHECK(frugal::trainer::PruneToSparsity(pruned, 0.6, prunable) == 6);
+  Eigen::MatrixXf expected_first(2, 3);
+  expected_first << 0.5f, 0.0f, 0.0f,
+                    0.0f, 0.0f, 0.0f;
+  CHECK(pruned.layers[0].kernel == expected_first);
+  CHECK(pruned.layers[0].bias == model.layers[0].bias);
+  Eigen::MatrixXf expected_second(3, 1);
+  expected_second << 0.0f, 0.6f, 0.0f;
+  CHECK(pruned.layers[1].kernel == expected_second);
+  CHECK(pruned.layers[1].bias == model.layers[1].bias);
+
+  // Of two equal magnitudes the one in the earlier position goes first: 0.23 needs 3
+  // zeros, one more than there are.
+  Mlp tie = model;
+  CHECK(frugal::trainer::PruneToSparsity(tie, 0.23, prunable) == 1);
+  CHECK(tie.layers[1].kernel(0, 0) == 0.0f);
+  CHECK(tie.layers[1].kernel(2, 0) == 0.04f);
+
+  // A target already met prunes nothing, and one out of reach prunes every candidate.
+  Mlp unchanged = model;
+  CHECK(frugal::trainer::PruneToSparsity(unchanged, 0.1, prunable) == 0);
+  CHECK(SameBits(unchanged, model));
+  Mlp everything = model;
+  CHECK(frugal::trainer::PruneToSparsity(everything, 0.99, prunable) == 9);
+  CHECK(everything.layers[0].kernel.isZero());
+  CHECK(everything.layers[0].bias == model.layers[0].bias);
+  CHECK(everything.layers[1].kernel.isZero());
+  CHECK(everything.layers[1].bias(0) == 0.0f);
+}
+
+TEST_CASE("train: target sparsity raises l1 until reached") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.kind = frugal::trainer::OptimizerKind::kProximalAdam;
+  config.optimizer.learning_rate = 0.01f;
+  config.optimizer.l1 = 1e-4f;
+  config.epochs = 12;
+  config.l1_warmup_epochs = 2;
+
+  // Without the target mode this strength leaves most weights non-zero.
+  std::vector<frugal::trainer::EpochMetrics> plain;
+  frugal::trainer::Train(config, data, [&](const auto& metrics) { plain.push_back(metrics); });
+  const auto zero_fraction = [](const frugal::trainer::EpochMetrics& metrics) {
+    std::size_t total = 0;
+    std::size_t nonzero = 0;
+    for (const auto& count : metrics.nonzero) {
+      total += count.num;
+      nonzero += count.nonzero;
+    }
+    return static_cast<double>(total - nonzero) / static_cast<double>(total);
+  };
+  REQUIRE(zero_fraction(plain.back()) < 0.5);
+  CHECK_FALSE(plain.back().target_sparsity.has_value());
+
+  config.target_sparsity = 0.7;
+  config.target_l1_growth = 2.0;
+  std::vector<frugal::trainer::EpochMetrics> epochs;
+  frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); });
+  REQUIRE(epochs.size() == 12);
+  CHECK(epochs[0].l1_scale == 0.5);
+  CHECK(epochs[1].l1_scale == 1.0);
+  // Growth alone reaches the target before the last epoch, so the prune has nothing to do.
+  CHECK(zero_fraction(epochs.back()) >= 0.7);
+  CHECK(epochs.back().pruned == 0);
+  CHECK(epochs.back().l1_scale > 1.0);
+  for (std::size_t i = 2; i < epochs.size(); ++i) {
+    INFO("epoch " << i + 1);
+    REQUIRE(epochs[i].target_sparsity.has_value());
+    CHECK(*epochs[i].target_sparsity == 0.7);
+    // The scale grows by exactly the factor after every epoch below the target.
+    const double factor = zero_fraction(epochs[i - 1]) < 0.7 ? 2.0 : 1.0;
+    CHECK(epochs[i].l1_scale == epochs[i - 1].l1_scale * factor);
+  }
+}
+
+TEST_CASE("train: target sparsity prunes to the exact count") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(300, 3, 9);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.l1 = 1e-4f;
+  config.optimizer.l1_overrides = {{"dense_2/bias", 0.0f}};
+  config.epochs = 1;  // no epoch to grow in
+  config.retrain_epochs = 2;
+  config.target_sparsity = 0.8;
+
+  std::vector<frugal::trainer::EpochMetrics> epochs;
+  std::vector<frugal::trainer::TrainState> states;
+  frugal::trainer::Train(config, data, [&](const auto& metrics) { epochs.push_back(metrics); },
+                         [&](const auto& state) { states.push_back(state); });
+  REQUIRE(epochs.size() == 3);
+  const std::size_t total = frugal::testing::kSyntheticFeatures * 12 + 12 + 12 * 3 + 3;
+  const std::size_t required = frugal::trainer::ZerosForSparsity(0.8, total);
+  std::size_t nonzero = 0;
+  for (const auto& count : epochs[0].nonzero) nonzero += count.nonzero;
+  CHECK(epochs[0].pruned > 0);
+  CHECK(total - nonzero == required);
+  // The variable without L1 is left alone, and the retrain keeps the pruned weights at 0.
+  CHECK((states[0].model.layers[1].bias.array() != 0.0f).all());
+  std::size_t masked = 0;
+  for (const std::vector<float>& variable : states[1].mask) {
+    for (const float keep : variable) masked += keep == 0.0f;
+  }
+  CHECK(masked == required);
+  CHECK(epochs[2].l1_scale == 0.0);
+}
+
+TEST_CASE("train: resume with cosine and target mode is bit-identical") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(200, 3, 5);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+  TrainConfig config = SmallConfig();
+  config.optimizer.kind = frugal::trainer::OptimizerKind::kProximalAdam;
+  config.optimizer.learning_rate = 0.01f;
+  config.optimizer.l1 = 1e-4f;
+  config.epochs = 4;
+  config.retrain_epochs = 2;
+  config.l1_warmup_epochs = 1;
+  config.lr_schedule = frugal::trainer::LearningRateSchedule::kCosine;
+  config.target_sparsity = 0.9;
+
+  std::vector<frugal::trainer::TrainState> states;
+  const Mlp uninterrupted = frugal::trainer::Train(config, data, nullptr,
+                                                   [&](const auto& state) { states.push_back(state); });
+  REQUIRE(states.size() == 6);
+  // The scale grew, so a resume that lost it would train differently.
+  CHECK(states[1].l1_target_scale > 1.0);
+
+  for (const std::size_t after : {2u, 4u, 5u}) {
+    INFO("resumed after epoch " << after);
+    const std::string path = (frugal::testing::ScratchDir() / "resume-target.npz").string();
+    frugal::trainer::SaveTrainState(path, states[after - 1], "unit test");
+    const frugal::trainer::TrainState loaded = frugal::trainer::LoadTrainState(path);
+    CHECK(loaded.l1_target_scale == states[after - 1].l1_target_scale);
+    const Mlp resumed = frugal::trainer::Train(config, data, nullptr, nullptr, &loaded);
+    CHECK(SameBits(uninterrupted, resumed));
+  }
+}
+
+TEST_CASE("train: rejects invalid target and schedule settings") {
+  const frugal::trainer::Dataset train = frugal::testing::SyntheticDataset(50, 3, 1);
+  frugal::trainer::TrainData data;
+  data.train = train.All();
+
+  TrainConfig full = SmallConfig();
+  full.target_sparsity = 1.0;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(full, data, nullptr),
+                       doctest::Contains("target sparsity 1 is out of range (0, 1)"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig shrinking = SmallConfig();
+  shrinking.target_sparsity = 0.5;
+  shrinking.target_l1_growth = 0.5;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(shrinking, data, nullptr),
+                       doctest::Contains("target L1 growth 0.5 must be at least 1"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig no_l1 = SmallConfig();
+  no_l1.optimizer.l1 = 0.0f;
+  no_l1.target_sparsity = 0.5;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(no_l1, data, nullptr),
+                       doctest::Contains("every L1 strength is 0"), frugal::trainer::TrainerError);
+
+  TrainConfig sgd = SmallConfig();
+  sgd.optimizer.kind = frugal::trainer::OptimizerKind::kSgd;
+  sgd.optimizer.l1 = 0.0f;
+  sgd.target_sparsity = 0.5;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(sgd, data, nullptr),
+                       doctest::Contains("the target sparsity needs a proximal optimizer"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig floor = SmallConfig();
+  floor.lr_floor = 1.0f;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(floor, data, nullptr),
+                       doctest::Contains("learning rate floor 1 is out of range [0, 1)"),
+                       frugal::trainer::TrainerError);
+
+  TrainConfig ftrl = SmallConfig();
+  ftrl.optimizer.kind = frugal::trainer::OptimizerKind::kFtrl;
+  ftrl.lr_schedule = frugal::trainer::LearningRateSchedule::kCosine;
+  CHECK_THROWS_WITH_AS(frugal::trainer::Train(ftrl, data, nullptr),
+                       doctest::Contains("the cosine learning-rate schedule does not apply to ftrl"),
+                       frugal::trainer::TrainerError);
+}

@@ -267,6 +267,8 @@ void SaveTrainState(const std::string& path, const TrainState& state, const std:
   }
   record["steps"] = std::move(steps);
   record["retraining"] = !state.mask.empty();
+  // nlohmann::json writes the shortest decimal that reads back as the same double.
+  record["l1_target_scale"] = state.l1_target_scale;
   for (std::size_t v = 0; v < state.mask.size(); ++v) {
     const auto [name, shape] = VariableShape(state.model, v);
     archive.arrays.push_back(ToNpyArray("optimizer/mask/" + name, shape, state.mask[v]));
@@ -310,6 +312,12 @@ TrainState LoadTrainState(const std::string& path) {
     state.optimizer_state.resize(variables);
     for (std::size_t v = 0; v < variables; ++v) state.optimizer_state[v].steps = steps[v];
     if (record.at("retraining").get<bool>()) state.mask.resize(variables);
+    // Absent from checkpoints written before the target mode, which had no L1 growth.
+    state.l1_target_scale = record.value("l1_target_scale", 1.0);
+    if (!(state.l1_target_scale > 0.0) || !std::isfinite(state.l1_target_scale)) {
+      Fail(path, where + ": \"l1_target_scale\" = " + FieldText(record, "l1_target_scale") +
+                     " must be positive and finite");
+    }
   } catch (const nlohmann::json::exception& error) {
     Fail(path, where + ": " + error.what());
   }

@@ -25,6 +25,11 @@ nlohmann::ordered_json RemovedJson(const RemovedCount& count) {
   return json;
 }
 
+double ZeroFraction(std::size_t total, std::size_t nonzero) {
+  if (total == 0) return 0.0;
+  return static_cast<double>(total - nonzero) / static_cast<double>(total);
+}
+
 }  // namespace
 
 LossAndError Evaluate(const Mlp& model, const DataView& data, std::size_t chunk_size) {
@@ -113,6 +118,12 @@ std::string MeasureTestJson(const EpochMetrics& metrics) {
   line["removed_units"] = std::move(units);
   line["removed_inputs"] = RemovedJson(metrics.removed_inputs);
   line["seconds"] = metrics.train_seconds;
+  if (metrics.target_sparsity) {
+    line["target_sparsity"] = *metrics.target_sparsity;
+    line["sparsity"] = ZeroFraction(total, total_nonzero);
+    line["l1_scale"] = metrics.l1_scale;
+    line["pruned"] = metrics.pruned;
+  }
   // nlohmann::json writes the shortest decimal that reads back as the same double. It
   // writes NaN and infinity as null, but Train stops before reporting a non-finite loss.
   return line.dump();
@@ -150,6 +161,12 @@ std::string ProgressLine(const EpochMetrics& metrics) {
     append(", removed inputs %zu/%zu", metrics.removed_inputs.removed, metrics.removed_inputs.num);
   }
   append(", %.2f s train + %.2f s eval", metrics.train_seconds, metrics.evaluate_seconds);
+  if (metrics.target_sparsity) {
+    append("; target %.2f%% zeros, reached %.2f%%, L1 scale %.4g",
+           100.0 * *metrics.target_sparsity, 100.0 * ZeroFraction(total, total_nonzero),
+           metrics.l1_scale);
+    if (metrics.pruned > 0) append(", pruned the %zu smallest weights", metrics.pruned);
+  }
   return text;
 }
 

@@ -87,11 +87,12 @@ SgdOptimizer::SgdOptimizer(float learning_rate)
 void SgdOptimizer::Step(std::size_t variable, std::span<float> values,
                         std::span<const float> gradients) {
   BeginStep(variable, values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] -= learning_rate_ * gradients[i];
+  const float learning_rate = ScaledLearningRate(learning_rate_);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] -= learning_rate * gradients[i];
 }
 
 void SgdOptimizer::StepRates(std::size_t, std::span<float> rates) const {
-  std::fill(rates.begin(), rates.end(), learning_rate_);
+  std::fill(rates.begin(), rates.end(), ScaledLearningRate(learning_rate_));
 }
 
 std::string SgdOptimizer::Describe() const { return "sgd" + FormatSetting("lr", learning_rate_); }
@@ -103,13 +104,14 @@ void ProximalSgdOptimizer::Step(std::size_t variable, std::span<float> values,
                                 std::span<const float> gradients) {
   BeginStep(variable, values.size());
   const Regularization regularization = EffectiveRegularization(variable);
+  const float learning_rate = ScaledLearningRate(learning_rate_);
   for (std::size_t i = 0; i < values.size(); ++i) {
-    values[i] = ProximalUpdate(values[i] - learning_rate_ * gradients[i], learning_rate_, regularization);
+    values[i] = ProximalUpdate(values[i] - learning_rate * gradients[i], learning_rate, regularization);
   }
 }
 
 void ProximalSgdOptimizer::StepRates(std::size_t, std::span<float> rates) const {
-  std::fill(rates.begin(), rates.end(), learning_rate_);
+  std::fill(rates.begin(), rates.end(), ScaledLearningRate(learning_rate_));
 }
 
 std::string ProximalSgdOptimizer::Describe() const {
@@ -128,17 +130,19 @@ void ProximalAdagradOptimizer::Step(std::size_t variable, std::span<float> value
                                     std::span<const float> gradients) {
   std::vector<float>& accumulator = BeginStep(variable, values.size()).slots[0];
   const Regularization regularization = EffectiveRegularization(variable);
+  const float learning_rate = ScaledLearningRate(learning_rate_);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float g = gradients[i];
     accumulator[i] += g * g;
-    const float rate = learning_rate_ / std::sqrt(accumulator[i]);
+    const float rate = learning_rate / std::sqrt(accumulator[i]);
     values[i] = ProximalUpdate(values[i] - rate * g, rate, regularization);
   }
 }
 
 void ProximalAdagradOptimizer::StepRates(std::size_t variable, std::span<float> rates) const {
   const std::span<const float> accumulator = this->accumulator(variable);
-  for (std::size_t i = 0; i < rates.size(); ++i) rates[i] = learning_rate_ / std::sqrt(accumulator[i]);
+  const float learning_rate = ScaledLearningRate(learning_rate_);
+  for (std::size_t i = 0; i < rates.size(); ++i) rates[i] = learning_rate / std::sqrt(accumulator[i]);
 }
 
 std::string ProximalAdagradOptimizer::Describe() const {
@@ -171,11 +175,12 @@ void ProximalAdamOptimizer::Step(std::size_t variable, std::span<float> values,
   const double t = static_cast<double>(entry.steps);
   const float m_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta1_}, t)));
   const float v_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta2_}, t)));
+  const float learning_rate = ScaledLearningRate(learning_rate_);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const float g = gradients[i];
     m[i] = beta1_ * m[i] + (1.0f - beta1_) * g;
     v[i] = beta2_ * v[i] + (1.0f - beta2_) * g * g;
-    const float rate = learning_rate_ / (std::sqrt(v[i] * v_correction) + epsilon_);
+    const float rate = learning_rate / (std::sqrt(v[i] * v_correction) + epsilon_);
     values[i] = ProximalUpdate(values[i] - rate * (m[i] * m_correction), rate, regularization);
   }
 }
@@ -186,8 +191,9 @@ void ProximalAdamOptimizer::StepRates(std::size_t variable, std::span<float> rat
   // The same expressions as in Step, so the rates are bit-identical to the step's.
   const double t = static_cast<double>(entry.steps);
   const float v_correction = static_cast<float>(1.0 / (1.0 - std::pow(double{beta2_}, t)));
+  const float learning_rate = ScaledLearningRate(learning_rate_);
   for (std::size_t i = 0; i < rates.size(); ++i) {
-    rates[i] = learning_rate_ / (std::sqrt(v[i] * v_correction) + epsilon_);
+    rates[i] = learning_rate / (std::sqrt(v[i] * v_correction) + epsilon_);
   }
 }
 

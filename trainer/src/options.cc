@@ -29,6 +29,10 @@ void ResetSchedule(TrainConfig& config) {
   config.group_l1_units = 0.0f;
   config.group_l1_units_overrides.clear();
   config.group_l1_inputs = 0.0f;
+  config.lr_schedule = LearningRateSchedule::kConstant;
+  config.lr_floor = 0.0f;
+  config.target_sparsity = 0.0;
+  config.target_l1_growth = 1.25;
 }
 
 void ApplyDemoPreset(CommandLine& line) {
@@ -98,6 +102,25 @@ void ApplySparsePreset(CommandLine& line) {
   config.epochs = 40;
 }
 
+// The recipe for 90% zeros on 784-64-64-10. Proximal Adam trains with mild per-layer L1
+// (none on biases) and a cosine learning rate for 30 epochs. The target mode then prunes
+// the smallest kernel weights to exactly 90% zeros, and 20 fixed-mask retrain epochs run
+// a second cosine from lr 1e-3. Picked from a handful of runs by mean validation error
+// over 3 seeds. With seeds 1, 2 and 3 it ended with 90.00% of the weights at
+// |w| <= 1e-5 and 2.53%, 2.43% and 2.41% test error (validation 2.33%, 2.57%, 2.32%).
+void ApplySparse90Preset(CommandLine& line) {
+  ApplySparsePreset(line);
+  TrainConfig& config = line.config;
+  config.optimizer.l1_overrides = {{"dense_1/kernel", 1e-3f}, {"dense_2/kernel", 2e-4f},
+                                   {"dense_3/kernel", 5e-5f}};
+  config.epochs = 30;
+  config.retrain_epochs = 20;
+  config.retrain_learning_rate = 1e-3f;
+  config.lr_schedule = LearningRateSchedule::kCosine;
+  config.target_sparsity = 0.9;
+  config.target_l1_growth = 1.0;
+}
+
 [[noreturn]] void Reject(std::string_view option, std::string_view value, std::string_view why) {
   throw UsageError("invalid value for " + std::string(option) + ": \"" + std::string(value) +
                    "\" " + std::string(why));
@@ -130,6 +153,14 @@ float ParseFloat(std::string_view option, std::string_view text, bool positive) 
   if (positive && !(value > 0.0)) Reject(option, text, "must be greater than 0");
   if (!positive && value < 0.0) Reject(option, text, "must be 0 or greater");
   return static_cast<float>(value);
+}
+
+// Parses text that ParseFloat accepted again as a double, so that 0.9 stays the double
+// nearest 0.9 instead of the float nearest it.
+double ParseDouble(std::string_view text) {
+  double value = 0.0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
 }
 
 // Parses "S", "NAME=S" or a comma-separated list of them into the default strength and
@@ -280,6 +311,34 @@ const std::vector<OptionSpec>& Options() {
        [](CommandLine& line, auto option, auto value) {
          line.config.threads = ParseUnsigned(option, value, 1, 256);
        }},
+      {"--lr-schedule", true,
+       [](CommandLine& line, auto option, auto value) {
+         if (value == "constant") {
+           line.config.lr_schedule = LearningRateSchedule::kConstant;
+         } else if (value == "cosine") {
+           line.config.lr_schedule = LearningRateSchedule::kCosine;
+         } else {
+           Reject(option, value, "is not one of: constant, cosine");
+         }
+       }},
+      {"--lr-floor", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float floor = ParseFloat(option, value, false);
+         if (!(floor < 1.0f)) Reject(option, value, "is out of range [0, 1)");
+         line.config.lr_floor = floor;
+       }},
+      {"--target-sparsity", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float sparsity = ParseFloat(option, value, true);
+         if (!(sparsity < 1.0f)) Reject(option, value, "is out of range (0, 1)");
+         line.config.target_sparsity = ParseDouble(value);
+       }},
+      {"--target-l1-growth", true,
+       [](CommandLine& line, auto option, auto value) {
+         const float growth = ParseFloat(option, value, true);
+         if (!(growth >= 1.0f)) Reject(option, value, "must be 1 or greater");
+         line.config.target_l1_growth = ParseDouble(value);
+       }},
       {"--resume", true,
        [](CommandLine& line, auto option, auto value) {
          if (value.empty()) Reject(option, value, "is empty");
@@ -308,8 +367,10 @@ const std::vector<OptionSpec>& Options() {
            ApplyTfProximalAdagradPreset(line);
          } else if (value == "sparse") {
            ApplySparsePreset(line);
+         } else if (value == "sparse-90") {
+           ApplySparse90Preset(line);
          } else {
-           Reject(option, value, "is not one of: demo, tf-l1-penalty, tf-proximal-adagrad, sparse");
+           Reject(option, value, "is not one of: demo, tf-l1-penalty, tf-proximal-adagrad, sparse, sparse-90");
          }
        }},
   };
@@ -449,6 +510,23 @@ Training:
                             On cores shared with other work, also set the environment
                             variable OMP_WAIT_POLICY=passive (see docs/training.md)
                             (default 1)
+  --lr-schedule NAME        constant, or cosine: decay the learning rate at every step
+                            along half a cosine, separately in the sparse epochs (from
+                            --learning-rate) and the retrain epochs (from
+                            --retrain-learning-rate) (default constant)
+  --lr-floor F              cosine only: the fraction of each phase's learning rate
+                            that the decay ends at, in [0, 1) (default 0)
+  --target-sparsity S       target mode: the fraction of all weights, biases included,
+                            to end at |w| <= 1e-5, in (0, 1). After each sparse epoch
+                            from the end of the warm-up on, every L1 strength grows by
+                            --target-l1-growth while fewer weights are zero. If the last
+                            sparse epoch still ends below S, the smallest weights of the
+                            variables with L1 > 0 are set to 0 to reach S exactly, before
+                            any retrain. The JSON line adds target_sparsity, sparsity
+                            (reached), l1_scale and pruned (default 0: off)
+  --target-l1-growth G      target mode: the factor on the L1 strengths per epoch below
+                            the target, >= 1; 1 keeps the strengths and only prunes
+                            (default 1.25)
 
 Presets (set several options where they appear; options after a preset override it):
   --preset demo                 the defaults: proximal-adagrad, lr 0.05, l1 5e-5,
@@ -465,6 +543,12 @@ Presets (set several options where they appear; options after a preset override 
                                 warmed up over 5 epochs; 40 epochs, then 20 retrain
                                 epochs at lr 3e-4; pixels in [0, 1], batch 64 (about
                                 87% of the weights exactly 0 at 3.6% test error on MNIST)
+  --preset sparse-90            --preset sparse with l1 1e-3 on dense_1/kernel, 2e-4 on
+                                dense_2/kernel, 5e-5 on dense_3/kernel, --lr-schedule
+                                cosine, 30 epochs, --target-sparsity 0.9 with
+                                --target-l1-growth 1 (prune only), then 20 retrain epochs
+                                at lr 1e-3 (90% of the weights exactly 0 at 2.5% test
+                                error on MNIST)
 
 Checkpoints:
   --output PATH             checkpoint to write at the end (default model.npz); it

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numbers>
 #include <numeric>
 #include <span>
 
@@ -140,6 +141,24 @@ void ValidateConfig(const TrainConfig& config) {
     fail("thread count " + std::to_string(config.threads) +
          " needs a build with OpenMP; this one has none, so use 1 thread");
   }
+  if (!(config.lr_floor >= 0.0f && config.lr_floor < 1.0f)) {
+    fail("learning rate floor " + NumberText(config.lr_floor) + " is out of range [0, 1)");
+  }
+  if (config.lr_schedule == LearningRateSchedule::kCosine && optimizer.kind == OptimizerKind::kFtrl) {
+    fail("the cosine learning-rate schedule does not apply to ftrl, whose accumulated z "
+         "depends on one fixed learning rate; use the constant schedule");
+  }
+  if (config.target_sparsity != 0.0) {
+    if (!(config.target_sparsity > 0.0 && config.target_sparsity < 1.0)) {
+      fail("target sparsity " + NumberText(config.target_sparsity) + " is out of range (0, 1)");
+    }
+    if (!(config.target_l1_growth >= 1.0) || !std::isfinite(config.target_l1_growth)) {
+      fail("target L1 growth " + NumberText(config.target_l1_growth) + " must be at least 1 and finite");
+    }
+    if (optimizer.kind == OptimizerKind::kSgd) {
+      fail("the target sparsity needs a proximal optimizer with L1; sgd has no L1 strength to raise");
+    }
+  }
 
   if (!(config.l1_penalty >= 0.0f) || !std::isfinite(config.l1_penalty)) {
     fail("l1 penalty " + NumberText(config.l1_penalty) + " must be non-negative and finite");
@@ -171,10 +190,85 @@ std::string DescribeRun(const TrainConfig& config) {
     text += " + " + std::to_string(config.retrain_epochs) + " fixed-mask retrain epochs";
     if (config.retrain_learning_rate > 0.0f) text += " at lr=" + NumberText(config.retrain_learning_rate);
   }
+  if (config.lr_schedule == LearningRateSchedule::kCosine) {
+    text += ", cosine learning rate";
+    if (config.lr_floor > 0.0f) text += " to " + NumberText(config.lr_floor) + " of each phase's";
+  }
+  if (config.target_sparsity > 0.0) {
+    text += ", target sparsity " + NumberText(config.target_sparsity) + " (L1 growth " +
+            NumberText(config.target_l1_growth) + " per epoch)";
+  }
   text += ", batch " + std::to_string(config.batch_size) + ", seed " + std::to_string(config.seed);
   if (config.threads > 1) text += ", " + std::to_string(config.threads) + " threads";
   if (config.input_scale == 1.0) text += ", raw pixels";
   return text;
+}
+
+float LearningRateScale(const TrainConfig& config, std::size_t epoch, std::size_t step,
+                        std::size_t steps_per_epoch) {
+  if (config.lr_schedule == LearningRateSchedule::kConstant) return 1.0f;
+  const bool retraining = epoch > config.epochs;
+  const std::size_t first_epoch = retraining ? config.epochs + 1 : 1;
+  const std::size_t phase_epochs = retraining ? config.retrain_epochs : config.epochs;
+  const double position = static_cast<double>((epoch - first_epoch) * steps_per_epoch + step) /
+                          static_cast<double>(phase_epochs * steps_per_epoch);
+  const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * position));
+  const double floor = config.lr_floor;
+  return static_cast<float>(floor + (1.0 - floor) * cosine);
+}
+
+std::size_t ZerosForSparsity(double sparsity, std::size_t total) {
+  const double exact = sparsity * static_cast<double>(total);
+  auto zeros = static_cast<std::size_t>(std::ceil(exact));
+  // The product may round up past an integer (0.9 * 55050 is 49545.000000000007).
+  while (zeros > 0 && static_cast<double>(zeros - 1) / static_cast<double>(total) >= sparsity) --zeros;
+  return std::min(zeros, total);
+}
+
+std::size_t PruneToSparsity(Mlp& model, double sparsity, const std::vector<bool>& prunable) {
+  struct Candidate {
+    float magnitude;
+    std::size_t variable;
+    std::size_t index;
+  };
+  std::vector<Candidate> candidates;
+  std::size_t total = 0;
+  std::size_t zeros = 0;
+  std::size_t variable = 0;
+  const auto collect = [&](float* values, Eigen::Index size) {
+    for (Eigen::Index i = 0; i < size; ++i) {
+      const float magnitude = std::fabs(values[i]);
+      if (magnitude <= kNonzeroThreshold) {
+        ++zeros;
+      } else if (variable < prunable.size() && prunable[variable]) {
+        candidates.push_back({magnitude, variable, static_cast<std::size_t>(i)});
+      }
+    }
+    total += static_cast<std::size_t>(size);
+    ++variable;
+  };
+  for (DenseLayer& layer : model.layers) {
+    collect(layer.kernel.data(), layer.kernel.size());
+    collect(layer.bias.data(), layer.bias.size());
+  }
+
+  const std::size_t required = ZerosForSparsity(sparsity, total);
+  if (zeros >= required) return 0;
+  const std::size_t count = std::min(required - zeros, candidates.size());
+  const auto smaller = [](const Candidate& a, const Candidate& b) {
+    if (a.magnitude != b.magnitude) return a.magnitude < b.magnitude;
+    if (a.variable != b.variable) return a.variable < b.variable;
+    return a.index < b.index;
+  };
+  std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(count),
+                   candidates.end(), smaller);
+  for (std::size_t k = 0; k < count; ++k) {
+    const Candidate& candidate = candidates[k];
+    DenseLayer& layer = model.layers[candidate.variable / 2];
+    float* values = candidate.variable % 2 == 0 ? layer.kernel.data() : layer.bias.data();
+    values[candidate.index] = 0.0f;
+  }
+  return count;
 }
 
 namespace {
@@ -187,6 +281,23 @@ std::vector<std::span<float>> Variables(Mlp& model) {
     variables.emplace_back(layer.bias.data(), static_cast<std::size_t>(layer.bias.size()));
   }
   return variables;
+}
+
+// The configured L1 strength of variable `variable`, before any warm-up or target scale.
+float ResolvedL1(const TrainConfig& config, const Mlp& model, std::size_t variable) {
+  const std::string& name = model.layers[variable / 2].name;
+  const std::string variable_name = name + (variable % 2 == 0 ? "/kernel" : "/bias");
+  return ResolveRegularization(config.optimizer, name, variable_name).l1;
+}
+
+double ZeroFraction(const std::vector<NonzeroCount>& counts) {
+  std::size_t total = 0;
+  std::size_t nonzero = 0;
+  for (const NonzeroCount& count : counts) {
+    total += count.num;
+    nonzero += count.nonzero;
+  }
+  return total == 0 ? 0.0 : static_cast<double>(total - nonzero) / static_cast<double>(total);
 }
 
 // Rejects --l1 or --l2 entries that name no layer or variable of the model.
@@ -326,12 +437,14 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
   Mlp model;
   std::size_t epochs_done = 0;
   std::vector<std::vector<float>> mask;
+  double l1_target_scale = 1.0;
   if (resume != nullptr) {
     CheckResumeState(config, *resume, data.train.features);
     model = resume->model;
     rng.set_state(resume->rng_state);
     epochs_done = resume->epochs_done;
     mask = resume->mask;
+    l1_target_scale = resume->l1_target_scale;
   } else {
     model = CreateMlp(data.train.features, config.hidden, config.class_count, config.input_scale, rng);
   }
@@ -347,6 +460,17 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
     }
     optimizer->RestoreState(resume->optimizer_state);
   }
+  // The target mode raises and prunes only the variables that have L1 to begin with.
+  std::vector<bool> prunable;
+  if (config.target_sparsity > 0.0) {
+    for (std::size_t v = 0; v < 2 * model.layers.size(); ++v) {
+      prunable.push_back(ResolvedL1(config, model, v) > 0.0f);
+    }
+    if (std::find(prunable.begin(), prunable.end(), true) == prunable.end()) {
+      throw TrainerError("the target sparsity needs L1 > 0 on at least one variable, but every "
+                         "L1 strength is 0; set one with --l1");
+    }
+  }
 
   std::vector<std::uint32_t> order(data.train.count);
   Eigen::MatrixXf inputs;
@@ -355,6 +479,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
   Gradients gradients;
   std::vector<float> group_rates;
   const std::size_t total_epochs = config.epochs + config.retrain_epochs;
+  const std::size_t steps_per_epoch = (order.size() + config.batch_size - 1) / config.batch_size;
 
   for (std::size_t epoch = epochs_done + 1; epoch <= total_epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -363,12 +488,12 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
       optimizer = MakeRetrainOptimizer(config, model);
     }
     const bool retraining = !mask.empty();
-    float l1_scale = 1.0f;
+    double l1_scale = retraining ? 0.0 : l1_target_scale;
     if (!retraining && config.l1_warmup_epochs > 0) {
-      const double scale = static_cast<double>(epoch) / static_cast<double>(config.l1_warmup_epochs);
-      l1_scale = static_cast<float>(std::min(scale, 1.0));
-      optimizer->set_l1_scale(l1_scale);
+      const double warmup = static_cast<double>(epoch) / static_cast<double>(config.l1_warmup_epochs);
+      l1_scale *= std::min(warmup, 1.0);
     }
+    if (!retraining) optimizer->set_l1_scale(static_cast<float>(l1_scale));
     const bool penalty = config.l1_penalty > 0.0f && !retraining;
     std::iota(order.begin(), order.end(), 0u);
     rng.Shuffle(order);
@@ -377,6 +502,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
     std::size_t steps = 0;
     // The last batch of an epoch may be smaller, as with tf.data's batch() by default.
     for (std::size_t first = 0; first < order.size(); first += config.batch_size) {
+      optimizer->set_learning_rate_scale(LearningRateScale(config, epoch, steps, steps_per_epoch));
       const std::size_t count = std::min(config.batch_size, order.size() - first);
       GatherInputs(model, data.train.pixels, order, first, count, inputs);
       for (std::size_t j = 0; j < count; ++j) labels[j] = data.train.labels[order[first + j]];
@@ -401,8 +527,10 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
         }
         optimizer->Step(2 * i, kernel, kernel_gradient);
         const bool hidden = i + 1 < model.layers.size();
-        const float unit_strength = hidden && !retraining ? l1_scale * UnitGroupStrength(config, layer.name) : 0.0f;
-        const float input_strength = i == 0 && !retraining ? l1_scale * config.group_l1_inputs : 0.0f;
+        const float unit_strength =
+            hidden && !retraining ? static_cast<float>(l1_scale) * UnitGroupStrength(config, layer.name) : 0.0f;
+        const float input_strength =
+            i == 0 && !retraining ? static_cast<float>(l1_scale) * config.group_l1_inputs : 0.0f;
         if (unit_strength > 0.0f || input_strength > 0.0f) {
           group_rates.resize(kernel.size());
           optimizer->StepRates(2 * i, group_rates);
@@ -420,6 +548,11 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
     }
 
     EpochMetrics metrics;
+    if (config.target_sparsity > 0.0) {
+      metrics.target_sparsity = config.target_sparsity;
+      metrics.l1_scale = l1_scale;
+      if (epoch == config.epochs) metrics.pruned = PruneToSparsity(model, config.target_sparsity, prunable);
+    }
     metrics.epoch = epoch;
     metrics.mean_batch_loss = loss_sum / static_cast<double>(steps);
     metrics.train_seconds = SecondsSince(epoch_start);
@@ -436,6 +569,10 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
                          NumberText(metrics.train.cross_entropy) +
                          "; training diverged, try a lower learning rate");
     }
+    if (config.target_sparsity > 0.0 && !retraining && epoch < config.epochs &&
+        epoch >= config.l1_warmup_epochs && ZeroFraction(metrics.nonzero) < config.target_sparsity) {
+      l1_target_scale *= config.target_l1_growth;
+    }
     if (on_epoch) on_epoch(metrics);
     if (on_state) {
       TrainState state;
@@ -446,6 +583,7 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
       state.optimizer_slots = optimizer->slot_names();
       state.optimizer_state = optimizer->state();
       state.mask = mask;
+      state.l1_target_scale = l1_target_scale;
       on_state(state);
     }
   }

@@ -59,11 +59,20 @@ struct EpochMetrics {
   double mean_batch_loss = 0.0;  // mean over the epoch's steps, including any L1 penalty
   double train_seconds = 0.0;    // wall time of the epoch's steps, without evaluation
   double evaluate_seconds = 0.0;
+  // Target mode only (TrainConfig::target_sparsity > 0): the requested fraction of zero
+  // weights, the factor on the configured L1 strengths during the epoch (warm-up
+  // included; 0 in the retrain phase, which has no L1), and the weights that the
+  // epoch's end-of-phase prune set to 0.
+  std::optional<double> target_sparsity;
+  double l1_scale = 0.0;
+  std::size_t pruned = 0;
 };
 
 // The "measure_test" JSON line of the TensorFlow experiments: ent_* and inacc_* for
 // train and test, num_nonzero per variable with a "total", plus ent_val, inacc_val,
-// removed_units per hidden layer, removed_inputs and seconds. No trailing newline.
+// removed_units per hidden layer, removed_inputs and seconds; in target mode also
+// target_sparsity, sparsity (the zero fraction reached), l1_scale and pruned. No
+// trailing newline.
 std::string MeasureTestJson(const EpochMetrics& metrics);
 
 // A human-readable summary for stderr. No trailing newline.

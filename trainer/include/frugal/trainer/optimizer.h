@@ -60,8 +60,13 @@ class Optimizer {
   Regularization regularization(std::size_t variable) const;
   Regularization default_regularization() const { return default_regularization_; }
 
-  // Multiplies every L1 strength by `scale` (for an L1 warm-up), 1 by default.
+  // Multiplies every L1 strength by `scale` (for an L1 warm-up or the target mode's
+  // growth), 1 by default.
   void set_l1_scale(float scale) { l1_scale_ = scale; }
+
+  // Multiplies the learning rate by `scale` from the next Step on (for a learning-rate
+  // schedule), 1 by default.
+  void set_learning_rate_scale(float scale) { learning_rate_scale_ = scale; }
 
  protected:
   Optimizer(std::vector<std::string> slot_names, std::vector<float> slot_initial_values,
@@ -71,8 +76,11 @@ class Optimizer {
   // first call. Increments the variable's step count.
   VariableState& BeginStep(std::size_t variable, std::size_t size);
 
-  // The regularization of `variable` with the L1 warm-up scale applied.
+  // The regularization of `variable` with the L1 scale applied.
   Regularization EffectiveRegularization(std::size_t variable) const;
+
+  // `learning_rate` times the schedule's current scale.
+  float ScaledLearningRate(float learning_rate) const { return learning_rate * learning_rate_scale_; }
 
  private:
   std::vector<std::string> slot_names_;
@@ -81,6 +89,7 @@ class Optimizer {
   std::vector<std::pair<bool, Regularization>> regularization_;  // (set, value) per variable
   std::vector<VariableState> state_;
   float l1_scale_ = 1.0f;
+  float learning_rate_scale_ = 1.0f;
 };
 
 // Plain mini-batch gradient descent: w -= lr * g. Ignores regularization.

@@ -17,6 +17,8 @@
 
 namespace frugal::trainer {
 
+enum class LearningRateSchedule { kConstant, kCosine };
+
 struct TrainConfig {
   std::vector<std::size_t> hidden{64, 64};
   std::size_t class_count = 10;
@@ -46,6 +48,21 @@ struct TrainConfig {
   // a build with OpenMP (see ThreadsSupported). A seed gives bit-identical weights for
   // the same thread count. Other counts may differ in the last bits.
   std::size_t threads = 1;
+  // kCosine decays the learning rate of each phase (the sparse epochs, then the retrain
+  // epochs) at every step along half a cosine, from the phase's rate at its first step
+  // towards lr_floor times that rate after its last step.
+  LearningRateSchedule lr_schedule = LearningRateSchedule::kConstant;
+  float lr_floor = 0.0f;  // fraction of the phase's learning rate, in [0, 1)
+  // Target mode, off at 0. Otherwise the fraction of all weights (biases included) that
+  // should end at |w| <= kNonzeroThreshold, in (0, 1). After every sparse epoch from the
+  // end of the warm-up on, while the measured fraction is below it, every L1 strength
+  // grows by the factor target_l1_growth. If the fraction is still below target after
+  // the last sparse epoch, PruneToSparsity zeroes the smallest weights of the variables
+  // with L1 > 0 until it is reached. NOTE: the zero fraction lags the strength and rises
+  // further as a cosine schedule decays the rate, so a growth above 1 can overshoot the
+  // target, and nothing lowers the strengths again.
+  double target_sparsity = 0.0;
+  double target_l1_growth = 1.25;  // >= 1; 1 leaves the strengths alone and only prunes
 };
 
 // Whether this build can train on several threads (it was built with OpenMP).
@@ -63,6 +80,9 @@ struct TrainState {
   // order): 1 where the retrain phase may change the weight, 0 where it stays 0. Empty
   // before the retrain phase.
   std::vector<std::vector<float>> mask;
+  // Target mode: the factor on every L1 strength for the next sparse epoch, on top of
+  // the warm-up. 1 when the mode is off.
+  double l1_target_scale = 1.0;
 };
 
 // Training examples and the sets evaluated after each epoch. Empty views are skipped.
@@ -86,6 +106,23 @@ Mlp Train(const TrainConfig& config, const TrainData& data,
           const std::function<void(const EpochMetrics&)>& on_epoch,
           const std::function<void(const TrainState&)>& on_state = {},
           const TrainState* resume = nullptr);
+
+// The factor on the learning rate at step `step` (0-based) of epoch `epoch` (1-based),
+// with `steps_per_epoch` steps in every epoch: 1 for kConstant, the cosine decay of
+// TrainConfig::lr_schedule otherwise.
+float LearningRateScale(const TrainConfig& config, std::size_t epoch, std::size_t step,
+                        std::size_t steps_per_epoch);
+
+// The number of zero weights that makes a fraction `sparsity` of `total`: the smallest n
+// with n / total >= sparsity.
+std::size_t ZerosForSparsity(double sparsity, std::size_t total);
+
+// Sets the smallest-magnitude non-zero weights (|w| > kNonzeroThreshold) of the variables
+// with prunable[v] true to exactly 0 until at least ZerosForSparsity(sparsity, all weights)
+// weights are at |w| <= kNonzeroThreshold, or no prunable non-zero weight is left.
+// Variables are numbered as in TrainState::mask. Equal magnitudes go in variable, then
+// index order, so the result is deterministic. Returns the number of weights set to 0.
+std::size_t PruneToSparsity(Mlp& model, double sparsity, const std::vector<bool>& prunable);
 
 // Checks `config` and throws TrainerError naming the first invalid field.
 void ValidateConfig(const TrainConfig& config);
