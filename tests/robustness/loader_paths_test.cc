@@ -137,6 +137,39 @@ TEST_CASE("bad CSR structure rejected every way") {
   }
 }
 
+// SmallModel with fc1 stored as CSC: col_ptr = [0, 1, 2, 3, 4], row_idx = [0, 2, 0, 2].
+TestModel SmallCscModel() {
+  TestModel model = SmallModel();
+  model.format_version = 3;
+  model.layers[0] = testing::CscLayer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                      /*relu=*/true);
+  return model;
+}
+
+TEST_CASE("bad CSC structure rejected every way") {
+  SUBCASE("row index equal to the output size") {
+    TestModel model = SmallCscModel();
+    model.layers[0].row_idx = {0, 2, 0, 3};
+    CheckRejectedEveryWay(model, "layer 0 (fc1): CscWeights.row_idx[3] = 3 (column 3) is out of range [0, 3)");
+  }
+  SUBCASE("decreasing column pointers") {
+    TestModel model = SmallCscModel();
+    model.layers[0].col_ptr = {0, 1, 3, 2, 4};
+    CheckRejectedEveryWay(model, "layer 0 (fc1): CscWeights.col_ptr[3] = 2 is less than col_ptr[2] = 3");
+  }
+  SUBCASE("column pointers end before nnz") {
+    TestModel model = SmallCscModel();
+    model.layers[0].col_ptr = {0, 1, 2, 3, 3};
+    CheckRejectedEveryWay(model,
+                          "layer 0 (fc1): CscWeights.col_ptr[4] = 3 does not equal nnz = 4 (the length of row_idx)");
+  }
+  SUBCASE("CSC in a format 2 file") {
+    TestModel model = SmallCscModel();
+    model.format_version = 2;
+    CheckRejectedEveryWay(model, "layer 0 (fc1): weights_type = CscWeights needs format_version = 3");
+  }
+}
+
 TEST_CASE("nnz of 2^31 in a tiny file rejected before allocating") {
   // col_idx and values both claim 2^31 entries (8 GiB each) in a file of a few hundred
   // bytes. The FlatBuffers verifier compares each length with the buffer size.
@@ -177,11 +210,11 @@ TEST_CASE("chained sizes and finite values rejected every way") {
     model.layers[0].bias[2] = kInf;
     CheckRejectedEveryWay(model, "layer 0 (fc1): bias[2] = inf is not finite");
   }
-  SUBCASE("format version 3") {
+  SUBCASE("format version 4") {
     TestModel model = SmallModel();
-    model.format_version = 3;
+    model.format_version = 4;
     CheckRejectedEveryWay(testing::Serialize(model), StatusCode::kUnsupported, FRUGAL_UNSUPPORTED,
-                          "format_version = 3 is not supported; this runtime reads versions 1 and 2");
+                          "format_version = 4 is not supported; this runtime reads versions 1 to 3");
   }
   SUBCASE("original input size over the input buffer limit") {
     // Format 2: a dense 2 -> 1 layer that gathers inputs 0 and 5 of 2^30 raw inputs.
