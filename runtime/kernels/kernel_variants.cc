@@ -41,15 +41,18 @@ constexpr float kNeonFmaCsrMaxDensity = kAvx2CsrMaxDensity;
 // on the machine above while other jobs loaded it (so wall times were about 2.8x CPU):
 //   300x784 gemv: AVX2 14.2 us, scalar 27.1 us per 235,200 cells (0.060, 0.115 ns).
 //   300x784 csrmv at 90% zeros: AVX2 10.6 us, scalar 13.6 us per 23,404 values (0.45, 0.58).
-//   300x784 cscmv at 90% zeros: 16.1 us with no zero inputs (0.69 ns per active weight),
-//   8.1 us with 50% (0.70), 4.9 us with 80% (1.09, where the fixed cost of writing
-//   the bias, scanning x and the ReLU pass weighs in).
-// The CSC figure is set between those, so kAuto leans toward the other form.
+// The CSC kernel costs a time per multiplied weight plus a time per non-zero input. A
+// fit to 64x784 and 300x784 layers at 84% zeros (no weights on the 4-pixel border), run
+// on the first 2000 MNIST test images beside f32_gemv_4x__avx2 in one process, gave
+// 15x and 135x the dense kernel's time per cell; scaled by 0.060 ns that is 0.9 ns per
+// weight and 8 ns per non-zero input. On 64-row layers the per-input part is about
+// half of the time, so CSC only wins there when few inputs are non-zero.
 constexpr float kAvx2GemvNs = 0.060f;
 constexpr float kAvx2CsrmvNs = 0.45f;
 constexpr float kScalarGemvNs = 0.115f;
 constexpr float kScalarCsrmvNs = 0.58f;
-constexpr float kScalarCscmvNs = 0.80f;
+constexpr float kScalarCscmvNs = 0.90f;
+constexpr float kScalarCscmvColumnNs = 8.0f;
 // NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, as
 // kNeonFmaCsrMaxDensity does, which favours the dense and CSR forms over CSC on ARM.
 constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
@@ -76,7 +79,7 @@ constexpr KernelVariant kVariants[] = {
      kScalarCsrMaxDensity, kScalarCsrmvNs},
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
-     0.0f, kScalarCscmvNs},
+     0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
 };
 
 }  // namespace

@@ -57,6 +57,9 @@ struct KernelVariant {
   // ExecutionMode::kAuto compares these to choose, per call, between a CSC layer's CSC
   // kernel and its other form. Only the ratios matter.
   float ns_per_weight;
+  // CSC variants only: estimated nanoseconds per non-zero input on top of its weights,
+  // mostly the mispredicted exit of the loop over its column. 0 on other variants.
+  float ns_per_column = 0.0f;
 };
 
 // Every variant compiled into this build, best first within each encoding.

@@ -37,12 +37,14 @@ struct PlannedLayer {
   kernels::CscmvFn cscmv = nullptr;
   const char* kernel_name = "";
   // CSC layers in kAuto only: the other form (kDense with dense_values and gemv, or kCsr
-  // with the CSR arrays and csrmv) runs when the non-zero inputs' columns hold more than
-  // max_csc_weights stored values.
+  // with the CSR arrays and csrmv) runs when the CSC kernel's estimated time on this
+  // call's input is above other_ns.
   bool chooses_per_call = false;
   WeightEncoding other_encoding = WeightEncoding::kDense;
   const char* other_kernel_name = "";
-  std::uint64_t max_csc_weights = 0;
+  double other_ns = 0.0;
+  double csc_ns_per_weight = 0.0;
+  double csc_ns_per_column = 0.0;
   const char* last_kernel_name = "";
   std::uint64_t stored_runs = 0;
   std::uint64_t other_runs = 0;
@@ -118,16 +120,25 @@ bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const ke
   return DenserThanCrossover(layer, csr);
 }
 
-// The stored values in the columns of x's non-zero entries, counted up to just past
-// `limit`: that is the work of the CSC kernel, and the count stops once it exceeds the limit.
-std::uint64_t CountCscWeights(const PlannedLayer& layer, std::uint64_t limit) {
-  std::uint64_t count = 0;
+// The CSC kernel's work on the current input: the non-zero inputs, and the stored
+// values in their columns.
+struct CscWork {
+  std::uint32_t columns = 0;
+  std::uint32_t weights = 0;
+};
+
+// The loop has no branch on x, because MNIST pixels switch between zero and non-zero too
+// irregularly for branch prediction, and so the compiler can vectorize it. uint32 sums
+// cannot overflow, because the loader bounds nnz by rows x cols < 2^32.
+CscWork CountCscWork(const PlannedLayer& layer) {
+  CscWork work;
   for (std::uint32_t c = 0; c < layer.input_size; ++c) {
-    if (layer.x[c] == 0.0f) continue;
-    count += layer.col_ptr[c + 1] - layer.col_ptr[c];
-    if (count > limit) break;
+    const std::uint32_t length = layer.col_ptr[c + 1] - layer.col_ptr[c];
+    const bool nonzero = layer.x[c] != 0.0f;
+    work.columns += nonzero ? 1 : 0;
+    work.weights += nonzero ? length : 0;
   }
-  return count;
+  return work;
 }
 
 // Whether options or the FRUGAL_SCALAR_KERNELS=1 environment variable request the scalar kernels.
@@ -182,11 +193,13 @@ void Interpreter::Impl::PlanOtherForm(const internal::LayerView& view, const ker
     layer->other_kernel_name = csr.name;
     other_ns = static_cast<double>(view.info.stored_values) * csr.ns_per_weight;
   }
-  // NOTE: the estimate counts weights only. The CSC kernel's fixed cost (writing the
-  // bias, scanning x and the ReLU pass) is not in it, so on a layer with few weights per
-  // row or column the choice can favour CSC when it is slightly slower.
+  // NOTE: the estimates leave out the fixed costs of both sides (the CSC kernel's bias
+  // copy, mask pass over x and ReLU pass, and this count), so on small layers the
+  // choice can go to the slightly slower form.
   layer->chooses_per_call = true;
-  layer->max_csc_weights = static_cast<std::uint64_t>(other_ns / csc.ns_per_weight);
+  layer->other_ns = other_ns;
+  layer->csc_ns_per_weight = csc.ns_per_weight;
+  layer->csc_ns_per_column = csc.ns_per_column;
 }
 
 // The buffers (and the dense copies of CSR layers run dense) are allocated here, so an
@@ -287,7 +300,9 @@ void Interpreter::InvokeLayer(std::size_t i) {
   }
   WeightEncoding encoding = layer.encoding;
   if (layer.chooses_per_call) {
-    const bool csc = CountCscWeights(layer, layer.max_csc_weights) <= layer.max_csc_weights;
+    const CscWork work = CountCscWork(layer);
+    const double csc_ns = work.columns * layer.csc_ns_per_column + work.weights * layer.csc_ns_per_weight;
+    const bool csc = csc_ns <= layer.other_ns;
     encoding = csc ? WeightEncoding::kCsc : layer.other_encoding;
     layer.last_kernel_name = csc ? layer.kernel_name : layer.other_kernel_name;
     ++(csc ? layer.stored_runs : layer.other_runs);

@@ -113,9 +113,10 @@ enum class ExecutionMode {
   // expanded to dense at construction, which costs rows x cols floats. Dense layers stay
   // dense, and kernel_name() reports the choice.
   // A CSC layer keeps its CSC form and also gets, at construction, the form the rule above
-  // gives for its density (CSR arrays or a dense copy). Each InvokeLayer counts the weights
-  // in the columns of the inputs that are not zero, and runs the CSC kernel when that count
-  // times its measured cost per weight is at most the other form's estimated time.
+  // gives for its density (CSR arrays or a dense copy). Each InvokeLayer counts the inputs
+  // that are not zero and the weights in their columns, and runs the CSC kernel when its
+  // estimated time for those is at most the other form's (measured costs per weight and
+  // per input in runtime/kernels/kernel_variants.cc).
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
