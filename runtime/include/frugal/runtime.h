@@ -115,8 +115,8 @@ enum class ExecutionMode {
   // A CSC layer keeps its CSC form and also gets, at construction, the form the rule above
   // gives for its density (CSR arrays or a dense copy). Each InvokeLayer counts the inputs
   // that are not zero and the weights in their columns, and runs the CSC kernel when its
-  // estimated time for those is at most the other form's (measured costs per weight and
-  // per input in runtime/kernels/kernel_variants.cc).
+  // estimated time for those is at most 3/4 of the other form's (measured costs per weight
+  // and per input in runtime/kernels/kernel_variants.cc).
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
