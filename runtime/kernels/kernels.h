@@ -23,7 +23,7 @@ using CsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr,
                          const std::uint32_t* col_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
-// CSC y = activation(W x + b) for sparse inputs. Column c holds entries col_ptr[c] ..
+// CSC y = activation(W x + b) for sparse inputs. Column c contains entries col_ptr[c] ..
 // col_ptr[c + 1] - 1 of row_idx and values, and is skipped whole when x[c] is exactly
 // zero. The caller guarantees the CSC invariants of schema/README.md (col_ptr
 // non-decreasing from 0, row_idx strictly increasing within a column and < rows).

@@ -36,9 +36,9 @@ struct PlannedLayer {
   kernels::CsrmvFn csrmv = nullptr;
   kernels::CscmvFn cscmv = nullptr;
   const char* kernel_name = "";
-  // CSC layers in kAuto only: the other form (kDense with dense_values and gemv, or kCsr
-  // with the CSR arrays and csrmv) runs when the CSC kernel's estimated time on this
-  // call's input is above other_ns, which is the other form's time times kCscMaxShareOfOther.
+  // CSC layers in kAuto only. The other form is kDense (dense_values and gemv) or kCsr
+  // (the CSR arrays and csrmv). It runs when the CSC kernel's estimated time on the
+  // call's input is above other_ns, the other form's estimate times kCscMaxShareOfOther.
   bool chooses_per_call = false;
   WeightEncoding other_encoding = WeightEncoding::kDense;
   const char* other_kernel_name = "";

@@ -114,9 +114,9 @@ enum class ExecutionMode {
   // dense, and kernel_name() reports the choice.
   // A CSC layer keeps its CSC form and also gets, at construction, the form the rule above
   // gives for its density (CSR arrays or a dense copy). Each InvokeLayer counts the inputs
-  // that are not zero and the weights in their columns, and runs the CSC kernel when its
-  // estimated time for those is at most 3/4 of the other form's (measured costs per weight
-  // and per input in runtime/kernels/kernel_variants.cc).
+  // that are not zero and the weights in their columns. It runs the CSC kernel when the
+  // estimated time for those is at most 3/4 of the other form's, from the measured costs
+  // per weight and per input in runtime/kernels/kernel_variants.cc.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
@@ -166,9 +166,9 @@ class Interpreter {
   // kernel per call, so kernel_name returns the one its latest InvokeLayer ran (the CSC
   // kernel before the first call), and kernel_runs counts the calls of each.
   std::string_view kernel_name(std::size_t i) const;
-  // For layer `i`: how many InvokeLayer calls ran the kernel planned at construction
-  // (first; the CSC kernel for a CSC layer in kAuto), and how many ran the other form
-  // that kAuto chose per call (second; always 0 unless the layer is CSC in kAuto).
+  // For layer `i`: first, how many InvokeLayer calls ran the kernel planned at
+  // construction, which is the CSC kernel for a CSC layer in kAuto. Second, how many ran
+  // the other form that kAuto chose per call, always 0 unless the layer is CSC in kAuto.
   std::pair<std::uint64_t, std::uint64_t> kernel_runs(std::size_t i) const;
   std::size_t buffer_bytes() const;
 

@@ -4,7 +4,7 @@
 // for MNIST pixels (about 81% zero) and for ReLU outputs.
 //
 // Each weight is a scatter-add into y[row_idx[k]]. x86-64 has no scatter before
-// AVX-512 and NEON has none at all, so the loop stays scalar; the row indices within a
+// AVX-512 and NEON has none at all, so the loop stays scalar. The row indices within a
 // column are distinct, so the adds of one column do not depend on each other.
 #include <bit>
 #include <cstdint>

@@ -92,17 +92,19 @@ std::uint64_t CsrWeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
 std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros);
 
 // The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
-// of CSR. The CSC kernel costs about 0.8 ns per weight it multiplies, against 0.45 ns
+// of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
 // per stored value for the AVX2 CSR kernel and 0.58 ns for the scalar one
-// (runtime/kernels/kernel_variants.cc), so CSC pays when it multiplies under 0.56 of
-// the stored values; 0.5 leaves a margin for the CSC kernel's fixed cost.
+// (runtime/kernels/kernel_variants.cc), so CSC pays when it multiplies about half of
+// the stored values or fewer.
+// NOTE: this ignores the CSC kernel's cost per non-zero input, which the runtime's kAuto
+// counts, so on layers with few rows the runtime may then mostly run the other form.
 inline constexpr double kCscMaxWorkFraction = 0.5;
 
 // kAuto picks CSR exactly when CsrWeightBytes < DenseWeightBytes, that is for a density
-// below about one half. When calibration gave the layer's CSC work fraction (the mean,
-// over calibration inputs, of the stored values in the non-zero inputs' columns divided
-// by all stored values), kAuto stores such a layer as CSC instead when that fraction is
-// at most kCscMaxWorkFraction. Without calibration it never picks CSC.
+// below about one half. The CSC work fraction is the mean, over calibration inputs, of
+// the stored values in the non-zero inputs' columns divided by all stored values. When
+// calibration gave it, kAuto stores such a layer as CSC instead when it is at most
+// kCscMaxWorkFraction. Without calibration kAuto never picks CSC.
 // NOTE: this counts bytes, not time. A measured cost model may prefer dense kernels at
 // densities where CSR is smaller.
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols,
