@@ -12,7 +12,8 @@ namespace frugal::bench {
 const char kUsage[] = R"usage(Usage: frugal-bench MODEL.frugal [options]
 
 Measures the latency of MODEL as frugal runs it by default (each sparse layer with the
-CSR kernel, or expanded to dense when it is too dense for CSR to pay) side by side with
+CSR kernel, or expanded to dense when it is too dense for CSR to pay, and each CSC layer
+with the CSC kernel on the inputs where skipping zeros pays) side by side with
 the same weights run dense: by frugal's dense kernel and, when this build has
 them, by Eigen and by XNNPACK. The methods alternate in rounds of 10 runs in one process,
 so clock or thermal drift affects all alike. Only the inference is timed
@@ -39,6 +40,7 @@ Options:
   --format FORMAT  "text": a report with tables. "json": one JSON object. "csv": a header
                    row and one row per method. Default: text.
   --profile        Time each layer of the stored model (always done in text output).
+                   A layer that ran several kernels lists each with its share of runs.
   -h, --help       Print this help and exit.
 
 Times are in microseconds (us), sizes in bytes, resident memory in KiB.

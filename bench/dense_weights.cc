@@ -27,6 +27,15 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
           layer.weights[std::size_t{r} * layer.cols + col_idx[k]] = values[k];
         }
       }
+    } else if (const fb::CscWeights* csc = source->weights_as_CscWeights()) {
+      const auto& col_ptr = *csc->col_ptr();
+      const auto& row_idx = *csc->row_idx();
+      const auto& values = *csc->values();
+      for (std::uint32_t c = 0; c < layer.cols; ++c) {
+        for (std::uint32_t k = col_ptr[c]; k < col_ptr[c + 1]; ++k) {
+          layer.weights[std::size_t{row_idx[k]} * layer.cols + c] = values[k];
+        }
+      }
     }
     layers.push_back(std::move(layer));
   }

@@ -16,6 +16,8 @@
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bench_options.h"
@@ -157,18 +159,47 @@ double MaxAbsDifference(std::span<const float> a, std::span<const float> b) {
   return max_diff;
 }
 
+// The kernels one layer ran, with how many runs each, in order of first use.
+using KernelCounts = std::vector<std::pair<std::string, std::size_t>>;
+
+void CountKernel(std::string_view name, KernelCounts* counts) {
+  for (auto& [kernel, count] : *counts) {
+    if (kernel == name) {
+      ++count;
+      return;
+    }
+  }
+  counts->emplace_back(std::string(name), 1);
+}
+
+// One kernel's name, or for a layer that kAuto ran with several (a CSC layer chooses per
+// input), each name with its share of the runs, such as
+// "f32_cscmv__scalar:97%+f32_gemv_4x__avx2:3%". No spaces, so the text table keeps its columns.
+std::string DescribeKernels(const KernelCounts& counts, std::size_t runs) {
+  if (counts.size() == 1) return counts.front().first;
+  std::string text;
+  for (const auto& [kernel, count] : counts) {
+    if (!text.empty()) text += "+";
+    const double percent = 100.0 * static_cast<double>(count) / static_cast<double>(runs);
+    text += kernel + ":" + std::to_string(static_cast<int>(std::lround(percent))) + "%";
+  }
+  return text;
+}
+
 // Times every layer of the stored model on its own, one input after another, and returns
-// each layer's median.
+// each layer's median and the kernels it ran.
 std::vector<frugal::bench::LayerProfile> ProfileLayers(const frugal::Model& model, frugal::Interpreter& interpreter,
                                                        const InputSource& inputs, float scale, std::size_t runs) {
   const std::size_t layers = model.layer_count();
   std::vector<std::vector<double>> samples(layers);
+  std::vector<KernelCounts> kernels(layers);
   for (std::size_t run = 0; run < runs; ++run) {
     inputs.Fill(run, scale, interpreter.input());
     for (std::size_t i = 0; i < layers; ++i) {
       const auto start = std::chrono::steady_clock::now();
       interpreter.InvokeLayer(i);
       samples[i].push_back(MicrosecondsSince(start));
+      CountKernel(interpreter.kernel_name(i), &kernels[i]);
     }
   }
   std::vector<frugal::bench::LayerProfile> profile(layers);
@@ -176,7 +207,7 @@ std::vector<frugal::bench::LayerProfile> ProfileLayers(const frugal::Model& mode
   for (std::size_t i = 0; i < layers; ++i) {
     const frugal::LayerInfo& info = model.layer(i);
     profile[i].name = info.name;
-    profile[i].kernel = interpreter.kernel_name(i);
+    profile[i].kernel = DescribeKernels(kernels[i], runs);
     profile[i].rows = info.output_size;
     profile[i].cols = info.input_size;
     profile[i].nonzeros = info.nonzeros;

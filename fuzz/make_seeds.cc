@@ -52,6 +52,7 @@ struct SeedLayer {
   bool relu;
   bool csr;
   std::vector<float> weights;  // row-major outputs x inputs
+  bool csc = false;            // stored as CscWeights, which needs format version 3
 };
 
 Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, const char* identifier) {
@@ -61,7 +62,22 @@ Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, co
     const SeedLayer& layer = layers[i];
     flatbuffers::Offset<void> weights;
     frugal::fb::Weights type;
-    if (layer.csr) {
+    if (layer.csc) {
+      std::vector<std::uint32_t> col_ptr{0};
+      std::vector<std::uint32_t> row_idx;
+      std::vector<float> values;
+      for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+        for (std::uint32_t r = 0; r < layer.outputs; ++r) {
+          const float w = layer.weights[r * layer.inputs + c];
+          if (w == 0.0f) continue;
+          row_idx.push_back(r);
+          values.push_back(w);
+        }
+        col_ptr.push_back(static_cast<std::uint32_t>(row_idx.size()));
+      }
+      weights = frugal::fb::CreateCscWeightsDirect(builder, &col_ptr, &row_idx, &values).Union();
+      type = frugal::fb::Weights::CscWeights;
+    } else if (layer.csr) {
       std::vector<std::uint32_t> row_ptr{0};
       std::vector<std::uint32_t> col_idx;
       std::vector<float> values;
@@ -113,6 +129,16 @@ void WriteModelSeeds(const fs::path& folder) {
   WriteWithVariants(folder, "csr_empty_rows.frugal", BuildModel({{4, 3, true, true, empty_rows}}, 1, "FRGL"));
   Write(folder / "csr_no_nonzeros.frugal", BuildModel({{5, 2, false, true, std::vector<float>(10, 0.0f)}}, 1, "FRGL"));
   Write(folder / "one_by_one.frugal", BuildModel({{1, 1, false, false, {2.0f}}}, 1, "FRGL"));
+  // CSC: an MLP whose first layer is CSC with two empty columns, the same model in a
+  // version 2 file (rejected), and a CSC layer without nonzeros.
+  std::vector<float> empty_columns = Pattern(6, 8, 3);
+  for (std::uint32_t r = 0; r < 6; ++r) empty_columns[r * 8 + 1] = empty_columns[r * 8 + 6] = 0.0f;
+  const std::vector<SeedLayer> csc_mlp = {{8, 6, true, false, empty_columns, /*csc=*/true},
+                                          {6, 3, false, true, Pattern(3, 6, 2)}};
+  WriteWithVariants(folder, "csc_mlp.frugal", BuildModel(csc_mlp, 3, "FRGL"));
+  Write(folder / "csc_mlp.version2.frugal", BuildModel(csc_mlp, 2, "FRGL"));
+  Write(folder / "csc_no_nonzeros.frugal",
+        BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), /*csc=*/true}}, 3, "FRGL"));
   Write(folder / "three_layers.frugal",
         BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
                     {4, 2, false, true, Pattern(2, 4, 5)}},

@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::uint64_t dense_copy_floats = 0;
   for (std::size_t i = 0; i < model->layer_count(); ++i) {
     const frugal::LayerInfo& layer = model->layer(i);
-    if (layer.encoding == frugal::WeightEncoding::kCsr) {
+    if (layer.encoding != frugal::WeightEncoding::kDense) {
       dense_copy_floats += std::uint64_t{layer.input_size} * layer.output_size;
     }
   }

@@ -1,11 +1,12 @@
 // Turns a validated checkpoint into a .frugal FlatBuffer: threshold pruning, per-layer
-// dense or CSR encoding, metadata, and a final check by the runtime's own loader.
+// dense, CSR or CSC encoding, metadata, and a final check by the runtime's own loader.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -28,6 +29,8 @@ namespace {
 constexpr std::uint32_t kFormatVersion = 1;
 // Written only when the model gathers a subset of its inputs (Model.input_indices).
 constexpr std::uint32_t kGatherFormatVersion = 2;
+// Written only when a layer is stored as CscWeights, with or without input_indices.
+constexpr std::uint32_t kCscFormatVersion = 3;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
@@ -75,19 +78,109 @@ void Prune(Checkpoint& model, const ConvertOptions& options) {
   }
 }
 
-PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options) {
+// Calibration results for one layer.
+struct LayerCalibration {
+  double input_zero_fraction = 0.0;
+  double csc_work_fraction = 0.0;
+};
+
+// Runs `model` on every calibration input, in double with float outputs as the runtime
+// stores them, and measures per layer the fraction of zero inputs and the CSC work
+// fraction. Returns nothing when there are no calibration inputs.
+std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vector<std::vector<float>>& inputs,
+                                        const std::string& output_name) {
+  std::vector<LayerCalibration> result;
+  if (inputs.empty()) return result;
+  result.resize(model.layers.size());
+
+  // Stored values per column of each layer: the CSC kernel's work for a non-zero input.
+  std::vector<std::vector<std::uint64_t>> column_counts;
+  std::vector<std::uint64_t> nonzeros;
+  for (const Layer& layer : model.layers) {
+    std::vector<std::uint64_t> counts(layer.input_size, 0);
+    for (std::uint32_t r = 0; r < layer.output_size; ++r) {
+      for (std::uint32_t c = 0; c < layer.input_size; ++c) {
+        counts[c] += layer.weights[std::size_t{r} * layer.input_size + c] != 0.0f;
+      }
+    }
+    std::uint64_t total = 0;
+    for (std::uint64_t count : counts) total += count;
+    column_counts.push_back(std::move(counts));
+    nonzeros.push_back(total);
+  }
+
+  for (std::size_t n = 0; n < inputs.size(); ++n) {
+    const std::vector<float>& raw = inputs[n];
+    if (raw.size() != model.input_size) {
+      throw ConvertError(output_name + ": calibration input " + std::to_string(n) + " has " +
+                         std::to_string(raw.size()) + " values, expected the model's input_size = " +
+                         std::to_string(model.input_size));
+    }
+    std::vector<float> x;
+    if (model.input_indices.empty()) {
+      for (float value : raw) x.push_back(value * model.input_scale);
+    } else {
+      for (std::uint32_t index : model.input_indices) x.push_back(raw[index] * model.input_scale);
+    }
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+      const Layer& layer = model.layers[i];
+      std::uint64_t zeros = 0;
+      std::uint64_t work = 0;
+      for (std::uint32_t c = 0; c < layer.input_size; ++c) {
+        if (x[c] == 0.0f) {
+          ++zeros;
+        } else {
+          work += column_counts[i][c];
+        }
+      }
+      result[i].input_zero_fraction += static_cast<double>(zeros) / layer.input_size;
+      result[i].csc_work_fraction += nonzeros[i] == 0 ? 0.0 : static_cast<double>(work) / static_cast<double>(nonzeros[i]);
+
+      std::vector<float> y(layer.output_size);
+      for (std::uint32_t r = 0; r < layer.output_size; ++r) {
+        double sum = layer.bias[r];
+        for (std::uint32_t c = 0; c < layer.input_size; ++c) {
+          sum += static_cast<double>(layer.weights[std::size_t{r} * layer.input_size + c]) * x[c];
+        }
+        const bool clamp = layer.activation == Activation::kRelu && sum < 0.0;
+        y[r] = clamp ? 0.0f : static_cast<float>(sum);
+      }
+      x = std::move(y);
+    }
+  }
+  for (LayerCalibration& layer : result) {
+    layer.input_zero_fraction /= static_cast<double>(inputs.size());
+    layer.csc_work_fraction /= static_cast<double>(inputs.size());
+  }
+  return result;
+}
+
+PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
+                      std::optional<double> csc_work_fraction = std::nullopt) {
   PreparedLayer prepared;
   prepared.layer = &layer;
   prepared.nonzeros = static_cast<std::uint64_t>(
       std::count_if(layer.weights.begin(), layer.weights.end(), [](float w) { return w != 0.0f; }));
-  prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
+  prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
+                                     csc_work_fraction);
   return prepared;
+}
+
+std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros) {
+  switch (encoding) {
+    case Encoding::kCsr:
+      return CsrWeightBytes(rows, nonzeros);
+    case Encoding::kCsc:
+      return CscWeightBytes(cols, nonzeros);
+    case Encoding::kDense:
+      break;
+  }
+  return DenseWeightBytes(rows, cols);
 }
 
 std::uint64_t WeightBytes(const PreparedLayer& prepared) {
   const Layer& layer = *prepared.layer;
-  return prepared.encoding == Encoding::kCsr ? CsrWeightBytes(layer.output_size, prepared.nonzeros)
-                                             : DenseWeightBytes(layer.output_size, layer.input_size);
+  return EncodedBytes(prepared.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
 }
 
 fb::Activation ToSchema(Activation activation) {
@@ -100,6 +193,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
                                       const std::string& description, bool all_dense) {
   flatbuffers::FlatBufferBuilder builder(1024);
   std::vector<flatbuffers::Offset<fb::FullyConnected>> layer_offsets;
+  bool any_csc = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
@@ -112,6 +206,14 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
       const auto values = builder.CreateVector(csr.values);
       weights = fb::CreateCsrWeights(builder, row_ptr, col_idx, values).Union();
       weights_type = fb::Weights::CsrWeights;
+    } else if (prepared.encoding == Encoding::kCsc && !all_dense) {
+      const CscMatrix csc = PackCsc(prepared.weights(), layer.output_size, layer.input_size);
+      const auto col_ptr = builder.CreateVector(csc.col_ptr);
+      const auto row_idx = builder.CreateVector(csc.row_idx);
+      const auto values = builder.CreateVector(csc.values);
+      weights = fb::CreateCscWeights(builder, col_ptr, row_idx, values).Union();
+      weights_type = fb::Weights::CscWeights;
+      any_csc = true;
     } else {
       const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
@@ -128,10 +230,12 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
   if (checkpoint.input_indices.empty()) {
-    fb::FinishModelBuffer(builder, fb::CreateModel(builder, kFormatVersion, layer_vector, metadata));
+    const std::uint32_t version = any_csc ? kCscFormatVersion : kFormatVersion;
+    fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
   } else {
+    const std::uint32_t version = any_csc ? kCscFormatVersion : kGatherFormatVersion;
     const auto indices = builder.CreateVector(checkpoint.input_indices);
-    fb::FinishModelBuffer(builder, fb::CreateModel(builder, kGatherFormatVersion, layer_vector, metadata, indices,
+    fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata, indices,
                                                    checkpoint.input_size));
   }
   return std::vector<std::uint8_t>(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
@@ -172,20 +276,17 @@ std::string Percent(double fraction) {
 }
 
 // Whether reading only input_indices makes the file smaller. Each dropped column saves
-// its stored values (rows floats when layer 0 is dense, nothing when it is CSR, whose
-// empty columns cost no bytes), and each kept input costs a 4-byte index.
-bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options) {
+// its stored values (rows floats when layer 0 is dense, a 4-byte column pointer when it
+// is CSC, nothing when it is CSR, whose empty columns cost no bytes), and each kept
+// input costs a 4-byte index. Dropped columns hold no weights, so the CSC work fraction
+// is the same either way.
+bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, std::optional<double> csc_work_fraction) {
   const Layer& first = model.layers.front();
-  const PreparedLayer gathered = Prepare(first, options);
+  const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
-  const PreparedLayer full = [&] {
-    PreparedLayer prepared = gathered;
-    prepared.encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size, gathered.nonzeros);
-    return prepared;
-  }();
-  const std::uint64_t full_bytes = full.encoding == Encoding::kCsr
-                                       ? CsrWeightBytes(first.output_size, full.nonzeros)
-                                       : DenseWeightBytes(first.output_size, model.input_size);
+  const Encoding full_encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size,
+                                                gathered.nonzeros, csc_work_fraction);
+  const std::uint64_t full_bytes = EncodedBytes(full_encoding, first.output_size, model.input_size, gathered.nonzeros);
   return gathered_bytes < full_bytes;
 }
 
@@ -206,7 +307,17 @@ void RestoreAllInputs(Checkpoint& model) {
 
 }  // namespace
 
-const char* EncodingName(Encoding encoding) { return encoding == Encoding::kCsr ? "csr" : "dense"; }
+const char* EncodingName(Encoding encoding) {
+  switch (encoding) {
+    case Encoding::kCsr:
+      return "csr";
+    case Encoding::kCsc:
+      return "csc";
+    case Encoding::kDense:
+      break;
+  }
+  return "dense";
+}
 
 CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
   CsrMatrix csr;
@@ -224,6 +335,22 @@ CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint3
   return csr;
 }
 
+CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  CscMatrix csc;
+  csc.col_ptr.reserve(std::size_t{cols} + 1);
+  csc.col_ptr.push_back(0);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) {
+      const float value = weights[std::size_t{r} * cols + c];
+      if (value == 0.0f) continue;
+      csc.row_idx.push_back(r);
+      csc.values.push_back(value);
+    }
+    csc.col_ptr.push_back(static_cast<std::uint32_t>(csc.values.size()));
+  }
+  return csc;
+}
+
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols) {
   return std::uint64_t{rows} * cols * sizeof(float);
 }
@@ -232,16 +359,25 @@ std::uint64_t CsrWeightBytes(std::uint32_t rows, std::uint64_t nonzeros) {
   return (std::uint64_t{rows} + 1) * sizeof(std::uint32_t) + nonzeros * (sizeof(std::uint32_t) + sizeof(float));
 }
 
-Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros) {
+std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros) {
+  return (std::uint64_t{cols} + 1) * sizeof(std::uint32_t) + nonzeros * (sizeof(std::uint32_t) + sizeof(float));
+}
+
+Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros,
+                        std::optional<double> csc_work_fraction) {
   switch (policy) {
     case EncodingPolicy::kDense:
       return Encoding::kDense;
     case EncodingPolicy::kCsr:
       return Encoding::kCsr;
+    case EncodingPolicy::kCsc:
+      return Encoding::kCsc;
     case EncodingPolicy::kAuto:
       break;
   }
-  return CsrWeightBytes(rows, nonzeros) < DenseWeightBytes(rows, cols) ? Encoding::kCsr : Encoding::kDense;
+  if (CsrWeightBytes(rows, nonzeros) >= DenseWeightBytes(rows, cols)) return Encoding::kDense;
+  if (csc_work_fraction.has_value() && *csc_work_fraction <= kCscMaxWorkFraction) return Encoding::kCsc;
+  return Encoding::kCsr;
 }
 
 Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, const std::string& output_name) {
@@ -253,12 +389,17 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
   Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
-  if (!model.input_indices.empty() && !GatherSavesBytes(model, options)) RestoreAllInputs(model);
+  const std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
+  auto work_fraction = [&calibration](std::size_t i) -> std::optional<double> {
+    if (calibration.empty()) return std::nullopt;
+    return calibration[i].csc_work_fraction;
+  };
+  if (!model.input_indices.empty() && !GatherSavesBytes(model, options, work_fraction(0))) RestoreAllInputs(model);
 
   std::vector<PreparedLayer> layers;
   std::uint64_t payload = 0;  // of the larger of the chosen and the all-dense encoding
   for (const Layer& layer : model.layers) {
-    layers.push_back(Prepare(layer, options));
+    layers.push_back(Prepare(layer, options, work_fraction(layers.size())));
     payload += std::max(WeightBytes(layers.back()), DenseWeightBytes(layer.output_size, layer.input_size)) +
                std::uint64_t{layer.output_size} * sizeof(float);
   }
@@ -281,7 +422,12 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
     const Layer& layer = *layers[i].layer;
     conversion.layers.push_back({layer.name, before.output_size, before.input_size, layer.output_size,
                                  layer.input_size, layers[i].nonzeros, layers[i].encoding,
-                                 WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float)});
+                                 WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float),
+                                 std::nullopt, std::nullopt});
+    if (!calibration.empty()) {
+      conversion.layers.back().input_zero_fraction = calibration[i].input_zero_fraction;
+      conversion.layers.back().csc_work_fraction = calibration[i].csc_work_fraction;
+    }
     if (layers[i].nonzeros == 0) {
       conversion.warnings.push_back(output_name + ": layer " + std::to_string(i) + " (" + layer.name +
                                     ") has no non-zero weights, so it is constant: its outputs are "
@@ -290,6 +436,7 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   }
   conversion.input_size = checkpoint.input_size;
   conversion.inputs_read = model.layers.front().input_size;
+  conversion.calibration_count = options.calibration_inputs.size();
   return conversion;
 }
 
@@ -350,6 +497,17 @@ std::string FormatSummary(const Conversion& conversion) {
   std::snprintf(line, sizeof line, "inputs: %u, of which layer 0 reads %u\n", conversion.input_size,
                 conversion.inputs_read);
   text += line;
+  if (conversion.calibration_count > 0) {
+    std::snprintf(line, sizeof line, "calibration on %zu inputs (csc when CSR would be chosen and work <= %s):\n",
+                  conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str());
+    text += line;
+    for (const LayerSummary& layer : conversion.layers) {
+      std::snprintf(line, sizeof line, "  %-*s %8s of inputs zero, csc work %8s of nonzeros\n", width,
+                    layer.name.c_str(), Percent(layer.input_zero_fraction.value_or(0.0)).c_str(),
+                    Percent(layer.csc_work_fraction.value_or(0.0)).c_str());
+      text += line;
+    }
+  }
   std::snprintf(line, sizeof line,
                 "file: %zu bytes; with every layer dense: %zu bytes (%.2fx); dense before elimination: %zu bytes "
                 "(%.2fx)\n",

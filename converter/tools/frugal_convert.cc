@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <set>
 #include <string>
@@ -12,6 +14,7 @@
 
 #include "frugal/converter/converter.h"
 #include "frugal/converter/import.h"
+#include "frugal/idx.h"
 
 namespace {
 
@@ -41,8 +44,15 @@ Options:
                         removed (a dead unit's constant output is folded into the next
                         layer's bias), which gives the same outputs with fewer rows.
   --encoding MODE       "auto" stores a layer as CSR when that takes fewer bytes than
-                        dense (about density < 50%), "dense" and "csr" force one
-                        encoding for every layer. Default: auto.
+                        dense (about density < 50%), or as CSC when
+                        --calibration-images shows that skipping zero inputs leaves
+                        at most half of its nonzeros to multiply. "dense", "csr" and
+                        "csc" force one encoding for every layer. CSC files need
+                        format version 3. Default: auto.
+  --calibration-images FILE
+                        IDX images (MNIST format, optionally gzip-compressed) on which
+                        "auto" measures each layer's zero inputs; the first 1000 are
+                        used. Each image must have the model's input size in pixels.
   --layout MODE         For a .npz without architecture.json: "pytorch", "keras", or
                         "auto" (PyTorch when a name ends in ".weight"). Default: auto.
   --activations LIST    Comma-separated activation per layer, "relu" or "none", for
@@ -64,7 +74,22 @@ struct Options {
   std::string output;
   frugal::converter::ConvertOptions convert;
   frugal::converter::ImportOptions import;
+  std::string calibration_images;  // empty: no calibration
 };
+
+// Calibration images beyond this many change the measured fractions very little.
+constexpr std::size_t kMaxCalibrationImages = 1000;
+
+// Reads up to kMaxCalibrationImages images as raw pixel values, 0 to 255.
+std::vector<std::vector<float>> ReadCalibrationInputs(const std::string& path) {
+  const frugal::idx::Images images = frugal::idx::ReadImages(path);
+  std::vector<std::vector<float>> inputs;
+  for (std::size_t i = 0; i < std::min(images.count, kMaxCalibrationImages); ++i) {
+    const std::uint8_t* pixels = images.image(i);
+    inputs.emplace_back(pixels, pixels + images.pixels_per_image());
+  }
+  return inputs;
+}
 
 void PrintError(const std::string& message) { std::fprintf(stderr, "frugal-convert: %s\n", message.c_str()); }
 
@@ -172,14 +197,18 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
       PrintError("--layout: \"" + value + "\" is not one of auto, keras, pytorch");
       return false;
     }
+  } else if (arg == "--calibration-images") {
+    options->calibration_images = value;
   } else if (value == "auto") {
     options->convert.encoding = EncodingPolicy::kAuto;
   } else if (value == "dense") {
     options->convert.encoding = EncodingPolicy::kDense;
   } else if (value == "csr") {
     options->convert.encoding = EncodingPolicy::kCsr;
+  } else if (value == "csc") {
+    options->convert.encoding = EncodingPolicy::kCsc;
   } else {
-    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr");
+    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc");
     return false;
   }
   return true;
@@ -189,7 +218,7 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
 int ParseArguments(int argc, char** argv, Options* options) {
   static const std::set<std::string_view> kTakesValue = {
       "-o", "--output", "--threshold", "--target-density", "--encoding", "--description",
-      "--layout", "--activations", "--input-scale", "--class-count"};
+      "--layout", "--activations", "--input-scale", "--class-count", "--calibration-images"};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -236,6 +265,11 @@ int main(int argc, char** argv) {
   if (parsed != 0) return 2;
 
   try {
+    if (!options.calibration_images.empty()) {
+      options.convert.calibration_inputs = ReadCalibrationInputs(options.calibration_images);
+      std::fprintf(stderr, "frugal-convert: read %zu calibration images from %s\n",
+                   options.convert.calibration_inputs.size(), options.calibration_images.c_str());
+    }
     std::fprintf(stderr, "frugal-convert: converting %s\n", options.input.c_str());
     const frugal::converter::Conversion conversion =
         frugal::converter::ConvertFile(options.input, options.output, options.convert, options.import);

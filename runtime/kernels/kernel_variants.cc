@@ -35,23 +35,51 @@ constexpr float kScalarCsrMaxDensity = 0.15f;
 // figures; the lower one keeps kAuto on the dense side.
 constexpr float kNeonFmaCsrMaxDensity = kAvx2CsrMaxDensity;
 
+// Nanoseconds per weight for ExecutionMode::kAuto's per-call choice on CSC layers. CPU
+// times from one run of
+//   frugal_kernels_benchmark --benchmark_min_time=0.2
+// on the machine above while other jobs loaded it (so wall times were about 2.8x CPU):
+//   300x784 gemv: AVX2 14.2 us, scalar 27.1 us per 235,200 cells (0.060, 0.115 ns).
+//   300x784 csrmv at 90% zeros: AVX2 10.6 us, scalar 13.6 us per 23,404 values (0.45, 0.58).
+// The CSC kernel costs a time per multiplied weight plus a time per non-zero input. A
+// fit to 64x784 and 300x784 layers at 84% zeros (no weights on the 4-pixel border), run
+// on the first 2000 MNIST test images beside f32_gemv_4x__avx2 in one process, gave
+// 15x and 135x the dense kernel's time per cell; scaled by 0.060 ns that is 0.9 ns per
+// weight and 8 ns per non-zero input. On 64-row layers the per-input part is about
+// half of the time, so CSC only wins there when few inputs are non-zero.
+constexpr float kAvx2GemvNs = 0.060f;
+constexpr float kAvx2CsrmvNs = 0.45f;
+constexpr float kScalarGemvNs = 0.115f;
+constexpr float kScalarCsrmvNs = 0.58f;
+constexpr float kScalarCscmvNs = 0.90f;
+constexpr float kScalarCscmvColumnNs = 8.0f;
+// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, as
+// kNeonFmaCsrMaxDensity does, which favours the dense and CSR forms over CSC on ARM.
+constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
+constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
+
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
 #if defined(FRUGAL_KERNELS_AVX2)
-    {"f32_gemv_4x__avx2", Isa::kAvx2, WeightEncoding::kDense, &f32_gemv_4x__avx2, nullptr, &HasAvx2Fma},
-    {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, &HasAvx2Fma,
-     kAvx2CsrMaxDensity},
+    {"f32_gemv_4x__avx2", Isa::kAvx2, WeightEncoding::kDense, &f32_gemv_4x__avx2, nullptr, nullptr, &HasAvx2Fma,
+     0.0f, kAvx2GemvNs},
+    {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
+     kAvx2CsrMaxDensity, kAvx2CsrmvNs},
 #endif
 #if defined(FRUGAL_KERNELS_NEONFMA)
     // Every CPU that runs this build has NEON: the toolchain's flags enabled it everywhere.
-    {"f32_gemv_4x__neonfma", Isa::kNeonFma, WeightEncoding::kDense, &f32_gemv_4x__neonfma, nullptr,
-     &AlwaysAvailable},
-    {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, &AlwaysAvailable,
-     kNeonFmaCsrMaxDensity},
+    {"f32_gemv_4x__neonfma", Isa::kNeonFma, WeightEncoding::kDense, &f32_gemv_4x__neonfma, nullptr, nullptr,
+     &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
+    {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
+     &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs},
 #endif
-    {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, &AlwaysAvailable},
-    {"f32_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsr, nullptr, &f32_csrmv__scalar, &AlwaysAvailable,
-     kScalarCsrMaxDensity},
+    {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
+     0.0f, kScalarGemvNs},
+    {"f32_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsr, nullptr, &f32_csrmv__scalar, nullptr, &AlwaysAvailable,
+     kScalarCsrMaxDensity, kScalarCsrmvNs},
+    // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
+    {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
+     0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
 };
 
 }  // namespace

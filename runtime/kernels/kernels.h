@@ -23,6 +23,15 @@ using CsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr,
                          const std::uint32_t* col_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
+// CSC y = activation(W x + b) for sparse inputs. Column c contains entries col_ptr[c] ..
+// col_ptr[c + 1] - 1 of row_idx and values, and is skipped whole when x[c] is exactly
+// zero. The caller guarantees the CSC invariants of schema/README.md (col_ptr
+// non-decreasing from 0, row_idx strictly increasing within a column and < rows).
+// Reads x[0, cols) and bias[0, rows); writes y[0, rows) and nothing else. y must not alias x.
+using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr,
+                         const std::uint32_t* row_idx, const float* values, const float* x,
+                         const float* bias, bool relu, float* y);
+
 // Instruction set a variant was compiled for.
 enum class Isa {
   kScalar,   // portable C++, compiled at the toolchain's baseline
@@ -30,18 +39,27 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv and csrmv is set, matching `encoding`.
+// One compiled kernel. Exactly one of gemv, csrmv and cscmv is set, matching `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
   Isa isa;
   WeightEncoding encoding;
   GemvFn gemv;
   CsrmvFn csrmv;
+  CscmvFn cscmv;
   bool (*is_available)();  // whether the running CPU can execute this variant
   // CSR variants only: the density (stored values / (rows x cols)) at or below which this
   // kernel is faster than the dense variant of the same ISA. ExecutionMode::kAuto expands
-  // layers above it to dense. 0 on dense variants.
-  float csr_max_density = 0.0f;
+  // layers above it to dense. 0 on dense and CSC variants.
+  float csr_max_density;
+  // Estimated nanoseconds per weight the kernel multiplies: per matrix cell for dense,
+  // per stored value for CSR, per stored value in a non-zero input's column for CSC.
+  // ExecutionMode::kAuto compares these to choose, per call, between a CSC layer's CSC
+  // kernel and its other form. Only the ratios matter.
+  float ns_per_weight;
+  // CSC variants only: estimated nanoseconds per non-zero input on top of its weights,
+  // mostly the mispredicted exit of the loop over its column. 0 on other variants.
+  float ns_per_column = 0.0f;
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -56,6 +74,10 @@ void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, co
                       const float* bias, bool relu, float* y);
 void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
                        const std::uint32_t* col_idx, const float* values, const float* x,
+                       const float* bias, bool relu, float* y);
+
+void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr,
+                       const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.

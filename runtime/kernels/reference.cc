@@ -2,6 +2,7 @@
 #include "kernels/reference.h"
 
 #include <cstddef>
+#include <vector>
 
 namespace frugal::kernels::reference {
 namespace {
@@ -33,6 +34,18 @@ void f32_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint
     }
     y[r] = Activate(sum, relu);
   }
+}
+
+void f32_cscmv(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr, const std::uint32_t* row_idx,
+               const float* values, const float* x, const float* bias, bool relu, float* y) {
+  // Every column, zero inputs included: skipping them is the kernels' business.
+  std::vector<double> sums(bias, bias + rows);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t k = col_ptr[c]; k < col_ptr[c + 1]; ++k) {
+      sums[row_idx[k]] += static_cast<double>(values[k]) * x[c];
+    }
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) y[r] = Activate(sums[r], relu);
 }
 
 }  // namespace frugal::kernels::reference

@@ -22,6 +22,8 @@ namespace {
 constexpr std::uint32_t kFormatVersion = 1;
 // Version 2 adds Model.input_indices and Model.original_input_size.
 constexpr std::uint32_t kGatherFormatVersion = 2;
+// Version 3 adds CscWeights and makes input_indices optional.
+constexpr std::uint32_t kCscFormatVersion = 3;
 
 // Bytes before the root table: the root offset and the 4-byte file identifier.
 constexpr std::size_t kHeaderBytes = 2 * sizeof(flatbuffers::uoffset_t);
@@ -169,8 +171,69 @@ Status CheckCsr(const Reporter& report, const fb::CsrWeights& weights, LayerView
   return Status::Ok();
 }
 
+Status CheckCsc(const Reporter& report, const fb::CscWeights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const auto* col_ptr = weights.col_ptr();
+  const auto* row_idx = weights.row_idx();
+  const auto* values = weights.values();
+  if (col_ptr == nullptr) return report.Invalid("CscWeights.col_ptr is missing");
+  if (row_idx == nullptr) return report.Invalid("CscWeights.row_idx is missing");
+  if (values == nullptr) return report.Invalid("CscWeights.values is missing");
+
+  const std::uint64_t expected_col_ptr = std::uint64_t{cols} + 1;
+  if (col_ptr->size() != expected_col_ptr) {
+    return report.Invalid("CscWeights.col_ptr has " + std::to_string(col_ptr->size()) +
+                          " entries, expected input_size + 1 = " + std::to_string(expected_col_ptr));
+  }
+  const std::uint32_t nnz = row_idx->size();
+  if (values->size() != nnz) {
+    return report.Invalid("CscWeights.values has " + std::to_string(values->size()) +
+                          " values, expected nnz = " + std::to_string(nnz) + " (the length of row_idx)");
+  }
+  if (col_ptr->Get(0) != 0) {
+    return report.Invalid("CscWeights.col_ptr[0] = " + std::to_string(col_ptr->Get(0)) + ", expected 0");
+  }
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    if (col_ptr->Get(c + 1) < col_ptr->Get(c)) {
+      return report.Invalid("CscWeights.col_ptr[" + std::to_string(c + 1) + "] = " +
+                            std::to_string(col_ptr->Get(c + 1)) + " is less than col_ptr[" + std::to_string(c) +
+                            "] = " + std::to_string(col_ptr->Get(c)) + "; column pointers must not decrease");
+    }
+  }
+  // Checked before any column is walked, so that col_ptr never indexes past row_idx.
+  if (col_ptr->Get(cols) != nnz) {
+    return report.Invalid("CscWeights.col_ptr[" + std::to_string(cols) + "] = " + std::to_string(col_ptr->Get(cols)) +
+                          " does not equal nnz = " + std::to_string(nnz) + " (the length of row_idx)");
+  }
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t k = col_ptr->Get(c); k < col_ptr->Get(c + 1); ++k) {
+      const std::uint32_t row = row_idx->Get(k);
+      if (row >= rows) {
+        return report.Invalid("CscWeights.row_idx[" + std::to_string(k) + "] = " + std::to_string(row) +
+                              " (column " + std::to_string(c) + ") is out of range [0, " + std::to_string(rows) + ")");
+      }
+      if (k > col_ptr->Get(c) && row <= row_idx->Get(k - 1)) {
+        return report.Invalid("CscWeights.row_idx[" + std::to_string(k) + "] = " + std::to_string(row) +
+                              " (column " + std::to_string(c) + ") is not greater than row_idx[" +
+                              std::to_string(k - 1) + "] = " + std::to_string(row_idx->Get(k - 1)) +
+                              "; rows within a column must be strictly increasing");
+      }
+    }
+  }
+  if (Status status = CheckFinite(report, "CscWeights.values", *values); !status.ok()) return status;
+
+  layer->info.encoding = WeightEncoding::kCsc;
+  layer->info.stored_values = nnz;
+  layer->info.nonzeros = CountNonzeros(*values);
+  layer->col_ptr = col_ptr->data();
+  layer->row_idx = row_idx->data();
+  layer->csc_values = values->data();
+  return Status::Ok();
+}
+
 Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uint32_t expected_input,
-                  std::size_t index, LayerView* layer) {
+                  std::size_t index, std::uint32_t format_version, LayerView* layer) {
   LayerInfo& info = layer->info;
   info.name = fc.name() != nullptr ? fc.name()->str() : std::string();
   info.input_size = fc.input_size();
@@ -217,11 +280,18 @@ Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uin
     case fb::Weights::CsrWeights:
       if (fc.weights() == nullptr) return report.Invalid("weights is missing");
       return CheckCsr(report, *fc.weights_as_CsrWeights(), layer);
+    case fb::Weights::CscWeights:
+      if (format_version < kCscFormatVersion) {
+        return report.Invalid("weights_type = CscWeights needs format_version = 3, but the file has format_version = " +
+                              std::to_string(format_version));
+      }
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      return CheckCsc(report, *fc.weights_as_CscWeights(), layer);
     case fb::Weights::NONE:
-      return report.Invalid("weights is missing; expected DenseWeights or CsrWeights");
+      return report.Invalid("weights is missing; expected DenseWeights, CsrWeights or CscWeights");
     default:
       return report.Invalid("weights_type = " + std::to_string(static_cast<int>(fc.weights_type())) +
-                            " is not a known encoding (DenseWeights = 1, CsrWeights = 2)");
+                            " is not a known encoding (DenseWeights = 1, CsrWeights = 2, CscWeights = 3)");
   }
 }
 
@@ -255,7 +325,8 @@ Status CheckStructure(const std::uint8_t* data, std::size_t size, std::string_vi
   return Status::Ok();
 }
 
-// Checks the format 2 input gather against layer 0, or its absence in format 1.
+// Checks the input gather against layer 0: required in format 2, optional in format 3,
+// absent in format 1.
 Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelView* view) {
   const std::uint32_t layer_inputs = view->layers.front().info.input_size;
   const auto* indices = model.input_indices();
@@ -263,7 +334,15 @@ Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelVi
   if (model.format_version() == kFormatVersion) {
     if (indices != nullptr || original != 0) {
       return report.Invalid("format_version = 1 has input_indices or original_input_size = " +
-                            std::to_string(original) + "; these fields need format_version = 2");
+                            std::to_string(original) + "; these fields need format_version = 2 or 3");
+    }
+    view->input_size = layer_inputs;
+    return Status::Ok();
+  }
+  if (model.format_version() == kCscFormatVersion && indices == nullptr) {
+    if (original != 0) {
+      return report.Invalid("original_input_size = " + std::to_string(original) +
+                            " without input_indices; expected 0 when input_indices is absent");
     }
     view->input_size = layer_inputs;
     return Status::Ok();
@@ -299,10 +378,10 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
 
   const fb::Model& model = *fb::GetModel(data);
   Reporter report(source);
-  if (model.format_version() != kFormatVersion && model.format_version() != kGatherFormatVersion) {
+  if (model.format_version() < kFormatVersion || model.format_version() > kCscFormatVersion) {
     return report.Unsupported("format_version = " + std::to_string(model.format_version()) +
                               " is not supported; this runtime reads versions " + std::to_string(kFormatVersion) +
-                              " and " + std::to_string(kGatherFormatVersion));
+                              " to " + std::to_string(kCscFormatVersion));
   }
   const auto* layers = model.layers();
   if (layers == nullptr || layers->size() == 0) {
@@ -326,7 +405,10 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
   for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
     const fb::FullyConnected* fc = layers->Get(i);
     report.SetLayer(i, fc->name());
-    if (Status status = CheckLayer(report, *fc, previous_output, i, &result.layers[i]); !status.ok()) return status;
+    if (Status status = CheckLayer(report, *fc, previous_output, i, model.format_version(), &result.layers[i]);
+        !status.ok()) {
+      return status;
+    }
     previous_output = fc->output_size();
   }
 

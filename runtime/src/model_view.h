@@ -13,7 +13,8 @@
 namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
-// bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays.
+// bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
+// for kCsc only the three CSC arrays.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -21,6 +22,9 @@ struct LayerView {
   const std::uint32_t* row_ptr = nullptr; // output_size + 1 entries
   const std::uint32_t* col_idx = nullptr; // nnz entries
   const float* csr_values = nullptr;      // nnz entries
+  const std::uint32_t* col_ptr = nullptr; // input_size + 1 entries
+  const std::uint32_t* row_idx = nullptr; // nnz entries
+  const float* csc_values = nullptr;      // nnz entries
 };
 
 struct ModelView {

@@ -116,7 +116,15 @@ int ParseArguments(int argc, char** argv, Options* options) {
 }
 
 const char* EncodingName(frugal::WeightEncoding encoding) {
-  return encoding == frugal::WeightEncoding::kCsr ? "csr" : "dense";
+  switch (encoding) {
+    case frugal::WeightEncoding::kCsr:
+      return "csr";
+    case frugal::WeightEncoding::kCsc:
+      return "csc";
+    case frugal::WeightEncoding::kDense:
+      break;
+  }
+  return "dense";
 }
 
 void PrintSummary(const frugal::Model& model) {

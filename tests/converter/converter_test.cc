@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 using frugal::converter::Checkpoint;
 using frugal::converter::ConvertError;
 using frugal::converter::ConvertOptions;
+using frugal::converter::CscMatrix;
 using frugal::converter::CsrMatrix;
 using frugal::converter::Encoding;
 using frugal::converter::EncodingPolicy;
@@ -180,6 +181,41 @@ TEST_CASE("PackCsr of an all-zero matrix") {
   CHECK(csr.values.empty());
 }
 
+TEST_CASE("PackCsc skips empty columns") {
+  // Columns 0 and 2 are empty; -0.0f counts as zero.
+  const std::vector<float> weights = {0, 2, 0, -0.0f, 0,  //
+                                      0, 0, 0, 5, -3,     //
+                                      0, 0, 0, 0, 0,      //
+                                      0, 1, 0, 4, 0};
+  const CscMatrix csc = frugal::converter::PackCsc(weights, 4, 5);
+  CHECK(csc.col_ptr == std::vector<std::uint32_t>{0, 0, 2, 2, 4, 5});
+  CHECK(csc.row_idx == std::vector<std::uint32_t>{0, 3, 1, 3, 1});
+  CHECK(csc.values == std::vector<float>{2, 1, 5, 4, -3});
+}
+
+TEST_CASE("PackCsc of an all-zero matrix") {
+  const CscMatrix csc = frugal::converter::PackCsc(std::vector<float>(12, 0.0f), 3, 4);
+  CHECK(csc.col_ptr == std::vector<std::uint32_t>{0, 0, 0, 0, 0});
+  CHECK(csc.row_idx.empty());
+  CHECK(csc.values.empty());
+}
+
+TEST_CASE("ChooseEncoding picks CSC from calibration") {
+  using frugal::converter::ChooseEncoding;
+  using frugal::converter::kCscMaxWorkFraction;
+  // 4 x 6: CSC is 7 * 4 + 8 * nnz bytes.
+  CHECK(frugal::converter::CscWeightBytes(6, 3) == 52);
+  // nnz = 5 is sparse enough for CSR (60 < 96 bytes); calibration then decides.
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, kCscMaxWorkFraction) == Encoding::kCsc);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, 0.0) == Encoding::kCsc);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, kCscMaxWorkFraction + 0.01) == Encoding::kCsr);
+  // Too dense for CSR: dense, whatever the inputs.
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 20, 0.0) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kCsc, 4, 6, 24) == Encoding::kCsc);
+  CHECK(ChooseEncoding(EncodingPolicy::kCsr, 4, 6, 5, 0.0) == Encoding::kCsr);
+}
+
 TEST_CASE("ChooseEncoding at the break-even density") {
   using frugal::converter::ChooseEncoding;
   // 4 x 4: dense is 64 bytes, CSR is 5 * 4 + 8 * nnz bytes, smaller for nnz <= 5.
@@ -192,6 +228,50 @@ TEST_CASE("ChooseEncoding at the break-even density") {
   CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 4, 16) == Encoding::kDense);
   CHECK(ChooseEncoding(EncodingPolicy::kDense, 4, 4, 0) == Encoding::kDense);
   CHECK(ChooseEncoding(EncodingPolicy::kCsr, 4, 4, 16) == Encoding::kCsr);
+}
+
+TEST_CASE("CSC conversion writes format version 3") {
+  const fs::path dir = CaseDir("csc");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  const fs::path output = dir / "csc.frugal";
+  ConvertOptions options;
+  options.encoding = EncodingPolicy::kCsc;
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  CHECK(conversion.layers[0].encoding == Encoding::kCsc);
+  CHECK(std::string(frugal::converter::EncodingName(Encoding::kCsc)) == "csc");
+  CHECK(frugal::converter::FormatSummary(conversion).find(" csc ") != std::string::npos);
+
+  const std::string bytes = ReadFile(output);
+  const frugal::fb::Model* model = ParseBuffer(bytes);
+  CHECK(model->format_version() == 3);
+  CHECK(model->input_indices() == nullptr);
+  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]], so column c holds rows 0 and 1.
+  const auto* weights = model->layers()->Get(0)->weights_as_CscWeights();
+  REQUIRE(weights != nullptr);
+  CHECK(std::vector<std::uint32_t>(weights->col_ptr()->begin(), weights->col_ptr()->end()) ==
+        std::vector<std::uint32_t>{0, 2, 4, 6});
+  CHECK(std::vector<std::uint32_t>(weights->row_idx()->begin(), weights->row_idx()->end()) ==
+        std::vector<std::uint32_t>{0, 1, 0, 1, 0, 1});
+  CHECK(std::vector<float>(weights->values()->begin(), weights->values()->end()) ==
+        std::vector<float>{1, 2, 3, 4, 5, 6});
+
+  // Without a CSC layer the file keeps version 1, which older runtimes read.
+  options.encoding = EncodingPolicy::kCsr;
+  const fs::path csr_output = dir / "csr.frugal";
+  frugal::converter::ConvertFile(input.string(), csr_output.string(), options);
+  const std::string csr_bytes = ReadFile(csr_output);
+  CHECK(ParseBuffer(csr_bytes)->format_version() == 1);
+}
+
+TEST_CASE("calibration input of the wrong size") {
+  Checkpoint checkpoint;
+  checkpoint.input_size = 3;
+  checkpoint.layers = {{"dense_1", frugal::converter::Activation::kNone, 3, 2, {1, 0, 0, 0, 0, 1}, {0, 0}}};
+  ConvertOptions options;
+  options.calibration_inputs = {{1, 2, 3}, {1, 2}};
+  CHECK_THROWS_WITH_AS(frugal::converter::Convert(checkpoint, options, "out.frugal"),
+                       "out.frugal: calibration input 1 has 2 values, expected the model's input_size = 3",
+                       ConvertError);
 }
 
 TEST_CASE("conversion transposes the Keras kernel") {

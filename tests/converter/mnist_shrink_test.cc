@@ -133,4 +133,65 @@ TEST_CASE("shrunk MNIST model gives the same logits") {
   CHECK(same_class == images.count);
 }
 
+// Raw pixels of the first `count` images, one vector per image.
+std::vector<std::vector<float>> CalibrationInputs(const frugal::idx::Images& images, std::size_t count) {
+  std::vector<std::vector<float>> inputs;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint8_t* pixels = images.image(i);
+    inputs.emplace_back(pixels, pixels + images.pixels_per_image());
+  }
+  return inputs;
+}
+
+TEST_CASE("CSC MNIST model predicts like CSR") {
+  const std::filesystem::path dir = frugal::testing::MnistDir();
+  REQUIRE_MESSAGE(!dir.empty(), "FRUGAL_MNIST_DIR is not set");
+  const frugal::idx::Images images = frugal::idx::ReadImages((dir / "t10k-images-idx3-ubyte").string());
+  REQUIRE(images.count == 10000);
+  const Checkpoint model = DeadUnitMnistModel();
+
+  ConvertOptions csr;
+  csr.encoding = EncodingPolicy::kCsr;
+  ConvertOptions csc;
+  csc.encoding = EncodingPolicy::kCsc;
+  // With calibration, kAuto stores layer 0 as CSC: MNIST digits leave about 80% of the
+  // pixels at 0, so it multiplies well under half of its nonzeros. Without, it stays CSR.
+  ConvertOptions calibrated;
+  calibrated.calibration_inputs = CalibrationInputs(images, 200);
+  const auto csr_model = frugal::converter::Convert(model, csr, "csr.frugal");
+  const auto csc_model = frugal::converter::Convert(model, csc, "csc.frugal");
+  const auto auto_model = frugal::converter::Convert(model, calibrated, "auto.frugal");
+  const auto uncalibrated = frugal::converter::Convert(model, ConvertOptions{}, "uncalibrated.frugal");
+  for (const auto& layer : csc_model.layers) CHECK(layer.encoding == frugal::converter::Encoding::kCsc);
+  CHECK(auto_model.layers[0].encoding == frugal::converter::Encoding::kCsc);
+  CHECK(uncalibrated.layers[0].encoding == frugal::converter::Encoding::kCsr);
+  REQUIRE(auto_model.layers[0].csc_work_fraction.has_value());
+  CHECK(*auto_model.layers[0].csc_work_fraction <= frugal::converter::kCscMaxWorkFraction);
+  CHECK(*auto_model.layers[0].input_zero_fraction > 0.5);
+  MESSAGE("layer 0: " << *auto_model.layers[0].input_zero_fraction << " of inputs zero, CSC work fraction "
+                      << *auto_model.layers[0].csc_work_fraction);
+
+  // The CSC and CSR kernels add in different orders, so logits agree to rounding only.
+  const std::vector<float> expected = AllLogits(csr_model.buffer, images);
+  for (const auto* converted : {&csc_model, &auto_model}) {
+    const std::vector<float> actual = AllLogits(converted->buffer, images);
+    REQUIRE(actual.size() == expected.size());
+    double worst = 0.0;
+    std::size_t same_class = 0;
+    for (std::size_t i = 0; i < expected.size(); i += 10) {
+      const std::span<const float> want(expected.data() + i, 10);
+      const std::span<const float> got(actual.data() + i, 10);
+      float scale = 0.0f;
+      for (const float logit : want) scale = std::max(scale, std::fabs(logit));
+      for (std::size_t k = 0; k < 10; ++k) {
+        worst = std::max(worst, std::fabs(double{got[k]} - want[k]) / std::max(scale, 1e-30f));
+      }
+      same_class += frugal::ArgMax(got) == frugal::ArgMax(want);
+    }
+    MESSAGE("largest difference relative to the image's largest |logit|: " << worst);
+    CHECK(worst <= 1e-5);
+    CHECK(same_class == images.count);
+  }
+}
+
 }  // namespace

@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -137,6 +139,39 @@ TEST_CASE("bad CSR structure rejected every way") {
   }
 }
 
+// SmallModel with fc1 stored as CSC: col_ptr = [0, 1, 2, 3, 4], row_idx = [0, 2, 0, 2].
+TestModel SmallCscModel() {
+  TestModel model = SmallModel();
+  model.format_version = 3;
+  model.layers[0] = testing::CscLayer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                      /*relu=*/true);
+  return model;
+}
+
+TEST_CASE("bad CSC structure rejected every way") {
+  SUBCASE("row index equal to the output size") {
+    TestModel model = SmallCscModel();
+    model.layers[0].row_idx = {0, 2, 0, 3};
+    CheckRejectedEveryWay(model, "layer 0 (fc1): CscWeights.row_idx[3] = 3 (column 3) is out of range [0, 3)");
+  }
+  SUBCASE("decreasing column pointers") {
+    TestModel model = SmallCscModel();
+    model.layers[0].col_ptr = {0, 1, 3, 2, 4};
+    CheckRejectedEveryWay(model, "layer 0 (fc1): CscWeights.col_ptr[3] = 2 is less than col_ptr[2] = 3");
+  }
+  SUBCASE("column pointers end before nnz") {
+    TestModel model = SmallCscModel();
+    model.layers[0].col_ptr = {0, 1, 2, 3, 3};
+    CheckRejectedEveryWay(model,
+                          "layer 0 (fc1): CscWeights.col_ptr[4] = 3 does not equal nnz = 4 (the length of row_idx)");
+  }
+  SUBCASE("CSC in a format 2 file") {
+    TestModel model = SmallCscModel();
+    model.format_version = 2;
+    CheckRejectedEveryWay(model, "layer 0 (fc1): weights_type = CscWeights needs format_version = 3");
+  }
+}
+
 TEST_CASE("nnz of 2^31 in a tiny file rejected before allocating") {
   // col_idx and values both claim 2^31 entries (8 GiB each) in a file of a few hundred
   // bytes. The FlatBuffers verifier compares each length with the buffer size.
@@ -177,11 +212,11 @@ TEST_CASE("chained sizes and finite values rejected every way") {
     model.layers[0].bias[2] = kInf;
     CheckRejectedEveryWay(model, "layer 0 (fc1): bias[2] = inf is not finite");
   }
-  SUBCASE("format version 3") {
+  SUBCASE("format version 4") {
     TestModel model = SmallModel();
-    model.format_version = 3;
+    model.format_version = 4;
     CheckRejectedEveryWay(testing::Serialize(model), StatusCode::kUnsupported, FRUGAL_UNSUPPORTED,
-                          "format_version = 3 is not supported; this runtime reads versions 1 and 2");
+                          "format_version = 4 is not supported; this runtime reads versions 1 to 3");
   }
   SUBCASE("original input size over the input buffer limit") {
     // Format 2: a dense 2 -> 1 layer that gathers inputs 0 and 5 of 2^30 raw inputs.
@@ -261,6 +296,59 @@ TEST_CASE("CSR layer with empty rows 0 and 2 runs") {
   CHECK(output[1] == Relu(1.0f - 4.0f + 0.25f));  // 1*1 - 2*2 + 0.25 = -2.75 -> 0
   CHECK(output[2] == Relu(2.0f));                 // empty row
   CHECK(output[3] == 4.0f * 3.0f + 0.5f);
+}
+
+TEST_CASE("CSC layer with empty columns runs") {
+  // The same weights as the CSR case above, stored by column: column 0 holds row 1
+  // (weight 1), column 1 holds row 1 (-2) and column 2 holds row 3 (4). Input 1 is 0,
+  // so the kernel skips column 1. A second model leaves column 2 empty.
+  TestModel model;
+  model.format_version = 3;
+  model.layers.push_back(
+      testing::CscLayer("sparse", 3, 4, {0, 0, 0, 1, -2, 0, 0, 0, 0, 0, 0, 4}, {-1.5f, 0.25f, 2.0f, 0.5f}, true));
+  REQUIRE(model.layers[0].col_ptr == std::vector<std::uint32_t>{0, 1, 2, 3});
+  const std::vector<float> output = RunEveryWay(model, {1.0f, 0.0f, 3.0f});
+  REQUIRE(output.size() == 4);
+  CHECK(output[0] == Relu(-1.5f));
+  CHECK(output[1] == Relu(1.0f + 0.25f));
+  CHECK(output[2] == Relu(2.0f));
+  CHECK(output[3] == 4.0f * 3.0f + 0.5f);
+
+  model.layers[0] =
+      testing::CscLayer("sparse", 3, 4, {0, 0, 0, 1, -2, 0, 0, 0, 0, 0, 0, 0}, {-1.5f, 0.25f, 2.0f, 0.5f}, true);
+  REQUIRE(model.layers[0].col_ptr == std::vector<std::uint32_t>{0, 1, 2, 2});
+  const std::vector<float> empty_column = RunEveryWay(model, {1.0f, 2.0f, 3.0f});
+  CHECK(empty_column[1] == Relu(1.0f - 4.0f + 0.25f));
+  CHECK(empty_column[3] == 0.5f);
+}
+
+TEST_CASE("CSC layer in kAuto allocates nothing in Invoke") {
+  // A 200 -> 50 CSC layer at 95% zeros, run on inputs that pick each of its two forms.
+  TestModel model;
+  model.format_version = 3;
+  std::mt19937 rng(31);
+  model.layers.push_back(testing::CscLayer("fc1", 200, 50, testing::RandomWeights(rng, 200 * 50, 0.95),
+                                           testing::RandomWeights(rng, 50, 0.0), true));
+  const std::vector<std::uint8_t> bytes = testing::Serialize(model);
+  std::unique_ptr<Model> loaded;
+  REQUIRE(Model::FromBuffer(bytes.data(), bytes.size(), &loaded).ok());
+  Interpreter interpreter(*loaded);
+  const std::vector<float> dense_input = testing::RandomWeights(rng, 200, 0.0);
+  const std::vector<float> sparse_input = testing::RandomWeights(rng, 200, 0.99);
+
+  // No doctest macro runs while tracking, because a macro may allocate itself.
+  bool all_ok = true;
+  testing::StartTrackingAllocations();
+  for (const std::vector<float>* input : {&dense_input, &sparse_input, &dense_input}) {
+    std::copy(input->begin(), input->end(), interpreter.input().begin());
+    all_ok = interpreter.Invoke().ok() && all_ok;
+  }
+  const std::size_t largest = testing::StopTrackingAllocations();
+  CHECK(all_ok);
+  CHECK(largest == 0);
+  // Both forms ran, so the check above covered both.
+  CHECK(interpreter.kernel_runs(0).first >= 1);
+  CHECK(interpreter.kernel_runs(0).second >= 1);
 }
 
 TEST_CASE("layer with zero non-zeros runs") {

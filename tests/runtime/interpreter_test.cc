@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string_view>
+#include <utility>
 #include <memory>
 #include <vector>
 
@@ -37,7 +38,10 @@ LoadedModel Load(std::vector<std::uint8_t> bytes) {
 std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector<float> x) {
   for (const testing::TestLayer& layer : model.layers) {
     std::vector<float> y(layer.output_size);
-    if (layer.csr) {
+    if (layer.csc) {
+      kernels::reference::f32_cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
+                                    layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.csr) {
       kernels::reference::f32_csrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(),
                                     layer.csr_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
     } else {
@@ -265,6 +269,100 @@ TEST_CASE("kAuto follows the selected crossover") {
         CHECK(automatic.kernel_name(i) == ExpectedAutoKernel(*model, i, ExpectScalarKernels(scalar_kernels_only)));
       }
     }
+  }
+}
+
+// Checks every output against the reference within 1e-4 relative.
+void CheckOutputs(Interpreter& interpreter, const testing::TestModel& spec, const std::vector<float>& x) {
+  const std::vector<float> expected = ReferenceForward(spec, x);
+  std::span<const float> output;
+  REQUIRE(interpreter.Invoke(x, &output).ok());
+  REQUIRE(output.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CHECK_MESSAGE(output[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                  "output[" << i << "] = " << output[i] << ", reference " << expected[i]);
+  }
+}
+
+// fc1 is a CSC 784 -> 64 layer at `zero_fraction` zeros, fc2 a dense 64 -> 10 layer.
+testing::TestModel CscSpec(double zero_fraction) {
+  testing::TestModel spec;
+  spec.format_version = 3;
+  std::mt19937 rng(23);
+  spec.layers.push_back(testing::CscLayer("fc1", 784, 64, testing::RandomWeights(rng, 784 * 64, zero_fraction),
+                                          testing::RandomWeights(rng, 64, 0.0), /*relu=*/true));
+  spec.layers.push_back(testing::DenseLayer("fc2", 64, 10, testing::RandomWeights(rng, 64 * 10, 0.0),
+                                            testing::RandomWeights(rng, 10, 0.0), /*relu=*/false));
+  return spec;
+}
+
+TEST_CASE("kAuto picks CSC per call from the input's zeros") {
+  // At 96% zero weights (density 0.04, under every CSR crossover) the other form is CSR.
+  // An input without zeros makes the CSC kernel multiply every stored value, at a higher
+  // cost per value than the CSR kernel. An input that is 95% zeros leaves about 5% of them.
+  const testing::TestModel spec = CscSpec(0.96);
+  const auto model = Load(testing::Serialize(spec));
+  std::mt19937 rng(5);
+  for (const bool scalar_kernels_only : {false, true}) {
+    CAPTURE(scalar_kernels_only);
+    const bool scalar_only = ExpectScalarKernels(scalar_kernels_only);
+    const kernels::KernelVariant& csc_kernel = kernels::SelectKernel(WeightEncoding::kCsc, scalar_only);
+    const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
+    REQUIRE(csr_kernel.ns_per_weight < csc_kernel.ns_per_weight);
+    REQUIRE(csr_kernel.csr_max_density > 0.04f);
+
+    Interpreter automatic(*model, {ExecutionMode::kAuto, scalar_kernels_only});
+    Interpreter stored(*model, {ExecutionMode::kAsStored, scalar_kernels_only});
+    CHECK(automatic.kernel_name(0) == csc_kernel.name);
+    CHECK(stored.kernel_name(0) == csc_kernel.name);
+    // kAuto adds the CSR form of fc1: 65 row pointers plus a column index and a value per
+    // stored weight.
+    const std::uint64_t nnz = model->layer(0).stored_values;
+    CHECK(automatic.buffer_bytes() == stored.buffer_bytes() + 65 * 4 + nnz * 8);
+
+    const std::vector<float> dense_input = testing::RandomWeights(rng, 784, 0.0);
+    CheckOutputs(automatic, spec, dense_input);
+    CHECK(automatic.kernel_name(0) == csr_kernel.name);
+    CHECK(automatic.kernel_runs(0) == std::pair<std::uint64_t, std::uint64_t>{0, 1});
+
+    const std::vector<float> sparse_input = testing::RandomWeights(rng, 784, 0.95);
+    CheckOutputs(automatic, spec, sparse_input);
+    CHECK(automatic.kernel_name(0) == csc_kernel.name);
+    CHECK(automatic.kernel_runs(0) == std::pair<std::uint64_t, std::uint64_t>{1, 1});
+
+    CheckOutputs(stored, spec, dense_input);
+    CheckOutputs(stored, spec, sparse_input);
+    CHECK(stored.kernel_runs(0) == std::pair<std::uint64_t, std::uint64_t>{2, 0});
+    CHECK(automatic.kernel_runs(1) == std::pair<std::uint64_t, std::uint64_t>{2, 0});
+  }
+}
+
+TEST_CASE("kAuto gives a dense CSC layer a dense form") {
+  // At 50% zero weights the other form is a dense copy, and an input without zeros runs it.
+  const testing::TestModel spec = CscSpec(0.5);
+  const auto model = Load(testing::Serialize(spec));
+  std::mt19937 rng(6);
+  const bool scalar_only = ExpectScalarKernels(false);
+  const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+  const kernels::KernelVariant& csc_kernel = kernels::SelectKernel(WeightEncoding::kCsc, scalar_only);
+
+  Interpreter automatic(*model, {ExecutionMode::kAuto, false});
+  Interpreter stored(*model, {ExecutionMode::kAsStored, false});
+  Interpreter dense(*model, {ExecutionMode::kDense, false});
+  CHECK(automatic.buffer_bytes() == stored.buffer_bytes() + 784 * 64 * sizeof(float));
+  CHECK(dense.kernel_name(0) == dense_kernel.name);
+
+  const std::vector<float> dense_input = testing::RandomWeights(rng, 784, 0.0);
+  CheckOutputs(automatic, spec, dense_input);
+  CHECK(automatic.kernel_name(0) == dense_kernel.name);
+  // All but one input zero: the CSC kernel touches one column of about 32 values.
+  std::vector<float> one_input(784, 0.0f);
+  one_input[100] = 0.75f;
+  CheckOutputs(automatic, spec, one_input);
+  CHECK(automatic.kernel_name(0) == csc_kernel.name);
+  for (Interpreter* interpreter : {&stored, &dense}) {
+    CheckOutputs(*interpreter, spec, dense_input);
+    CheckOutputs(*interpreter, spec, one_input);
   }
 }
 

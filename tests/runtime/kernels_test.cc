@@ -33,6 +33,9 @@ const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 784};
 // 0 is fully dense, 0.5 half-sparse, 1 an all-zero layer (nnz = 0 in CSR, every row empty).
 const double kZeroFractions[] = {0.0, 0.5, 0.9, 1.0};
+// Fractions of inputs that are exactly zero, which the CSC kernels skip column by column:
+// none, half, and all of them (the output is then activation(bias)).
+const double kInputZeroFractions[] = {0.0, 0.5, 1.0};
 // NaN-filled elements past the end of y. A SIMD kernel stores at most 4 floats at a time,
 // so 4 guards catch any store past the end.
 constexpr std::uint32_t kGuard = 4;
@@ -47,9 +50,10 @@ struct Case {
 
 // Every buffer has exactly the length the kernel contract names, because no kernel reads
 // past its inputs (kernels.h), so a sanitizer build catches any over-read.
-Case MakeCase(std::mt19937& rng, std::uint32_t rows, std::uint32_t cols, double zero_fraction) {
+Case MakeCase(std::mt19937& rng, std::uint32_t rows, std::uint32_t cols, double zero_fraction,
+              double input_zero_fraction = 0.0) {
   Case c{rows, cols, testing::RandomWeights(rng, std::size_t{rows} * cols, zero_fraction), {}, {}};
-  c.x = testing::RandomWeights(rng, cols, 0.0);
+  c.x = testing::RandomWeights(rng, cols, input_zero_fraction);
   c.bias = testing::RandomWeights(rng, rows, 0.0);
   return c;
 }
@@ -60,15 +64,33 @@ double TermMagnitude(const Case& c, std::uint32_t r) {
   return sum;
 }
 
+// The same weights as CSR and CSC arrays.
+struct SparseForms {
+  testing::TestLayer csr;
+  testing::TestLayer csc;
+};
+
+SparseForms MakeSparseForms(const Case& c) {
+  return {testing::CsrLayer("", c.cols, c.rows, c.weights, {}, false),
+          testing::CscLayer("", c.cols, c.rows, c.weights, {}, false)};
+}
+
 // Runs `variant` on `c` into a NaN-filled buffer with kGuard elements past the end.
-std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, const testing::TestLayer& csr,
+std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, const SparseForms& sparse,
                               bool relu) {
   std::vector<float> y(c.rows + kGuard, kNaN);
-  if (variant.encoding == WeightEncoding::kDense) {
-    variant.gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, y.data());
-  } else {
-    variant.csrmv(c.rows, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
-                  c.bias.data(), relu, y.data());
+  switch (variant.encoding) {
+    case WeightEncoding::kDense:
+      variant.gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, y.data());
+      break;
+    case WeightEncoding::kCsr:
+      variant.csrmv(c.rows, sparse.csr.row_ptr.data(), sparse.csr.col_idx.data(), sparse.csr.csr_values.data(),
+                    c.x.data(), c.bias.data(), relu, y.data());
+      break;
+    case WeightEncoding::kCsc:
+      variant.cscmv(c.rows, c.cols, sparse.csc.col_ptr.data(), sparse.csc.row_idx.data(),
+                    sparse.csc.csc_values.data(), c.x.data(), c.bias.data(), relu, y.data());
+      break;
   }
   return y;
 }
@@ -117,14 +139,18 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   for (std::uint32_t rows : kRows) {
     for (std::uint32_t cols : kCols) {
       for (double zero_fraction : kZeroFractions) {
-        const Case c = MakeCase(rng, rows, cols, zero_fraction);
-        const testing::TestLayer csr = testing::CsrLayer("", cols, rows, c.weights, {}, false);
-        for (bool relu : {false, true}) {
-          std::vector<float> expected(rows);
-          kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
-                                       expected.data());
-          for (const kernels::KernelVariant* variant : variants) {
-            CheckAgainstReference(*variant, c, zero_fraction, relu, expected, RunVariant(*variant, c, csr, relu));
+        for (double input_zero_fraction : kInputZeroFractions) {
+          CAPTURE(input_zero_fraction);
+          const Case c = MakeCase(rng, rows, cols, zero_fraction, input_zero_fraction);
+          const SparseForms sparse = MakeSparseForms(c);
+          for (bool relu : {false, true}) {
+            std::vector<float> expected(rows);
+            kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
+                                         expected.data());
+            for (const kernels::KernelVariant* variant : variants) {
+              CheckAgainstReference(*variant, c, zero_fraction, relu, expected,
+                                    RunVariant(*variant, c, sparse, relu));
+            }
           }
         }
       }
@@ -141,6 +167,7 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   };
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDense));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsr));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsc));
 #if defined(FRUGAL_KERNELS_NEONFMA)
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemv ran");
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON csrmv ran");
@@ -155,17 +182,90 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
 #endif
 }
 
+TEST_CASE("kernel variants match the reference on random shapes") {
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<std::uint32_t> rows_dist(1, 400);
+  std::uniform_int_distribution<std::uint32_t> cols_dist(1, 900);
+  std::uniform_real_distribution<double> fraction(0.0, 1.0);
+  for (int trial = 0; trial < 40; ++trial) {
+    const double zero_fraction = fraction(rng);
+    const double input_zero_fraction = fraction(rng);
+    const Case c = MakeCase(rng, rows_dist(rng), cols_dist(rng), zero_fraction, input_zero_fraction);
+    CAPTURE(input_zero_fraction);
+    const SparseForms sparse = MakeSparseForms(c);
+    const bool relu = trial % 2 == 0;
+    std::vector<float> expected(c.rows);
+    kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, expected.data());
+    for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+      if (!variant.is_available()) continue;
+      CheckAgainstReference(variant, c, zero_fraction, relu, expected, RunVariant(variant, c, sparse, relu));
+    }
+  }
+}
+
 TEST_CASE("reference kernels agree with each other") {
-  // The CSR reference on the non-zeros of a matrix equals the dense reference on it.
+  // The CSR and CSC references on the non-zeros of a matrix equal the dense reference on
+  // it: all three add the same terms in double, in the same order within each row.
   std::mt19937 rng(7);
-  const Case c = MakeCase(rng, 9, 17, 0.6);
-  const testing::TestLayer csr = testing::CsrLayer("", c.cols, c.rows, c.weights, {}, true);
+  const Case c = MakeCase(rng, 9, 17, 0.6, 0.3);
+  const SparseForms forms = MakeSparseForms(c);
   std::vector<float> dense(c.rows, kNaN);
-  std::vector<float> sparse(c.rows, kNaN);
+  std::vector<float> csr(c.rows, kNaN);
+  std::vector<float> csc(c.rows, kNaN);
   kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), true, dense.data());
-  kernels::reference::f32_csrmv(c.rows, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
-                                c.bias.data(), true, sparse.data());
-  for (std::uint32_t r = 0; r < c.rows; ++r) CHECK_MESSAGE(dense[r] == sparse[r], "row " << r);
+  kernels::reference::f32_csrmv(c.rows, forms.csr.row_ptr.data(), forms.csr.col_idx.data(),
+                                forms.csr.csr_values.data(), c.x.data(), c.bias.data(), true, csr.data());
+  kernels::reference::f32_cscmv(c.rows, c.cols, forms.csc.col_ptr.data(), forms.csc.row_idx.data(),
+                                forms.csc.csc_values.data(), c.x.data(), c.bias.data(), true, csc.data());
+  for (std::uint32_t r = 0; r < c.rows; ++r) {
+    CHECK_MESSAGE(dense[r] == csr[r], "row " << r);
+    CHECK_MESSAGE(dense[r] == csc[r], "row " << r);
+  }
+}
+
+// Runs every CSC variant on the hand-made layer below and checks outputs to the bit.
+TEST_CASE("CSC empty columns and zero inputs") {
+  // 3 x 4 weights, column by column:
+  //   col 0: []                      (empty column)
+  //   col 1: [2 at row 0, -1 at row 2]
+  //   col 2: [NaN at row 1]          (its input is 0, so the kernel must skip the column)
+  //   col 3: [4 at row 1]
+  // With x = [5, 1, 0, 0.5] and bias = [0.25, -3, 1]:
+  //   y0 = 0.25 + 2 * 1 = 2.25;  y1 = -3 + 4 * 0.5 = -1;  y2 = 1 - 1 * 1 = 0.
+  // A kernel that multiplies the NaN by x[2] = 0 writes NaN into y1.
+  const std::vector<std::uint32_t> col_ptr = {0, 0, 2, 3, 4};
+  const std::vector<std::uint32_t> row_idx = {0, 2, 1, 1};
+  const std::vector<float> values = {2.0f, -1.0f, kNaN, 4.0f};
+  const std::vector<float> x = {5.0f, 1.0f, 0.0f, 0.5f};
+  const std::vector<float> bias = {0.25f, -3.0f, 1.0f};
+
+  int csc_variants = 0;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (variant.encoding != WeightEncoding::kCsc || !variant.is_available()) continue;
+    ++csc_variants;
+    CAPTURE(variant.name);
+    std::vector<float> y(3 + kGuard, kNaN);
+    variant.cscmv(3, 4, col_ptr.data(), row_idx.data(), values.data(), x.data(), bias.data(), false, y.data());
+    CHECK(y[0] == 2.25f);
+    CHECK(y[1] == -1.0f);
+    CHECK(y[2] == 0.0f);
+    CHECK(std::isnan(y[3]));
+
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.cscmv(3, 4, col_ptr.data(), row_idx.data(), values.data(), x.data(), bias.data(), true, y.data());
+    CHECK(y[0] == 2.25f);
+    CHECK(y[1] == 0.0f);
+    CHECK(y[2] == 0.0f);
+
+    // Every input zero: each output is activation(bias), and no column is read.
+    const std::vector<float> zeros(4, 0.0f);
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.cscmv(3, 4, col_ptr.data(), row_idx.data(), values.data(), zeros.data(), bias.data(), false, y.data());
+    CHECK(y[0] == 0.25f);
+    CHECK(y[1] == -3.0f);
+    CHECK(y[2] == 1.0f);
+  }
+  CHECK(csc_variants >= 1);
 }
 
 TEST_CASE("CSR empty rows output the activated bias") {
@@ -202,15 +302,21 @@ TEST_CASE("CSR empty rows output the activated bias") {
 TEST_CASE("kernel list has one scalar variant per encoding") {
   bool dense = false;
   bool csr = false;
+  bool csc = false;
   for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
     const std::string name = variant.name;
     CHECK((variant.gemv != nullptr) == (variant.encoding == WeightEncoding::kDense));
     CHECK((variant.csrmv != nullptr) == (variant.encoding == WeightEncoding::kCsr));
+    CHECK((variant.cscmv != nullptr) == (variant.encoding == WeightEncoding::kCsc));
+    CHECK_MESSAGE(variant.ns_per_weight > 0.0f, variant.name);
     dense = dense || name == "f32_gemv__scalar";
     csr = csr || name == "f32_csrmv__scalar";
+    csc = csc || name == "f32_cscmv__scalar";
   }
   CHECK(dense);
   CHECK(csr);
+  CHECK(csc);
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsc).name) == "f32_cscmv__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense).name).rfind("f32_gemv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense, /*scalar_only=*/true).name) == "f32_gemv__scalar");
@@ -218,7 +324,7 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
 }
 
 TEST_CASE("dispatch picks the first available variant") {
-  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr}) {
+  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr, WeightEncoding::kCsc}) {
     const kernels::KernelVariant* first = nullptr;
     for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
       if (variant.encoding == encoding && variant.is_available()) {
@@ -235,7 +341,11 @@ TEST_CASE("dispatch picks the first available variant") {
 std::vector<float> ForwardWithSelectedKernels(const testing::TestModel& model, std::vector<float> x, bool scalar_only) {
   for (const testing::TestLayer& layer : model.layers) {
     std::vector<float> y(layer.output_size);
-    if (layer.csr) {
+    if (layer.csc) {
+      kernels::SelectKernel(WeightEncoding::kCsc, scalar_only)
+          .cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
+                 layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.csr) {
       kernels::SelectKernel(WeightEncoding::kCsr, scalar_only)
           .csrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(), layer.csr_values.data(), x.data(),
                  layer.bias.data(), layer.relu, y.data());

@@ -204,11 +204,11 @@ TEST_CASE("loader rejects a misaligned buffer") {
 }
 
 TEST_CASE("loader rejects model-level fields") {
-  SUBCASE("format_version 3") {
+  SUBCASE("format_version 4") {
     TestModel model = BaseModel();
-    model.format_version = 3;
+    model.format_version = 4;
     CheckRejected(model, StatusCode::kUnsupported,
-                  "format_version = 3 is not supported; this runtime reads versions 1 and 2");
+                  "format_version = 4 is not supported; this runtime reads versions 1 to 3");
   }
   SUBCASE("format_version 2 without input_indices") {
     TestModel model = BaseModel();
@@ -337,6 +337,125 @@ TEST_CASE("loader rejects dense weights") {
     TestModel model = BaseModel();
     model.layers[1].dense_values[0] = kInf;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): DenseWeights.values[0] = inf is not finite");
+  }
+}
+
+// fc1 of BaseModel stored as CSC: column by column,
+//   col 0: row 0 (1); col 1: row 2 (3); col 2: row 0 (2); col 3: row 2 (-1)
+// so col_ptr = [0, 1, 2, 3, 4] and row_idx = [0, 2, 0, 2]. Format version 3.
+TestModel CscModel() {
+  TestModel model = BaseModel();
+  model.format_version = 3;
+  model.layers[0] = testing::CscLayer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                      /*relu=*/true);
+  return model;
+}
+
+TEST_CASE("loader accepts a CSC layer in format 3") {
+  const TestModel source = CscModel();
+  REQUIRE(source.layers[0].col_ptr == std::vector<std::uint32_t>{0, 1, 2, 3, 4});
+  REQUIRE(source.layers[0].row_idx == std::vector<std::uint32_t>{0, 2, 0, 2});
+  const std::vector<std::uint8_t> bytes = testing::Serialize(source);
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &model, {}, "csc.frugal");
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  CHECK(model->input_size() == 4);
+  CHECK(model->input_indices().empty());
+  const LayerInfo& fc1 = model->layer(0);
+  CHECK(fc1.encoding == WeightEncoding::kCsc);
+  CHECK(fc1.stored_values == 4);
+  CHECK(fc1.nonzeros == 4);
+}
+
+TEST_CASE("loader rejects CSC weights") {
+  SUBCASE("CSC in format 1") {
+    TestModel model = CscModel();
+    model.format_version = 1;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): weights_type = CscWeights needs format_version = 3, but the file has "
+                  "format_version = 1");
+  }
+  SUBCASE("original_input_size without input_indices") {
+    // A format 3 model with one dense 2 -> 1 layer, original_input_size 7 and no
+    // input_indices; Serialize writes neither field, so the root is built here.
+    flatbuffers::FlatBufferBuilder builder;
+    const std::vector<float> weights = {1.0f, 2.0f};
+    const std::vector<float> bias = {0.0f};
+    const auto dense = fb::CreateDenseWeightsDirect(builder, &weights);
+    const std::vector<flatbuffers::Offset<fb::FullyConnected>> layers = {fb::CreateFullyConnectedDirect(
+        builder, "fc1", 2, 1, fb::Activation::None, fb::Weights::DenseWeights, dense.Union(), &bias)};
+    builder.Finish(fb::CreateModelDirect(builder, 3, &layers, 0, nullptr, 7), "FRGL");
+    const std::vector<std::uint8_t> bytes(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
+    CheckRejected(bytes, StatusCode::kInvalidModel,
+                  "original_input_size = 7 without input_indices; expected 0 when input_indices is absent");
+  }
+  SUBCASE("row index equal to output size") {
+    TestModel model = CscModel();
+    model.layers[0].row_idx = {0, 3, 0, 2};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.row_idx[1] = 3 (column 1) is out of range [0, 3)");
+  }
+  SUBCASE("decreasing column pointers") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 2, 1, 3, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.col_ptr[2] = 1 is less than col_ptr[1] = 2; column pointers must not "
+                  "decrease");
+  }
+  SUBCASE("col_ptr ends before nnz") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 1, 2, 3, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.col_ptr[4] = 3 does not equal nnz = 4 (the length of row_idx)");
+  }
+  SUBCASE("col_ptr claims a huge nnz") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 1, 2, 3, 4000000000u};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.col_ptr[4] = 4000000000 does not equal nnz = 4");
+  }
+  SUBCASE("col_ptr[0] not 0") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {1, 1, 2, 3, 4};
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CscWeights.col_ptr[0] = 1, expected 0");
+  }
+  SUBCASE("col_ptr length") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 1, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.col_ptr has 4 entries, expected input_size + 1 = 5");
+  }
+  SUBCASE("rows not increasing within a column") {
+    // Column 0 holds rows 2 and 0, in that order.
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 2, 2, 3, 4};
+    model.layers[0].row_idx = {2, 0, 0, 2};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.row_idx[1] = 0 (column 0) is not greater than row_idx[0] = 2; rows "
+                  "within a column must be strictly increasing");
+  }
+  SUBCASE("duplicate row within a column") {
+    TestModel model = CscModel();
+    model.layers[0].col_ptr = {0, 2, 2, 3, 4};
+    model.layers[0].row_idx = {0, 0, 0, 2};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.row_idx[1] = 0 (column 0) is not greater than row_idx[0] = 0");
+  }
+  SUBCASE("values length") {
+    TestModel model = CscModel();
+    model.layers[0].csc_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CscWeights.values has 3 values, expected nnz = 4 (the length of row_idx)");
+  }
+  SUBCASE("NaN value") {
+    TestModel model = CscModel();
+    model.layers[0].csc_values[2] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CscWeights.values[2] = nan is not finite");
+  }
+  SUBCASE("infinite value") {
+    TestModel model = CscModel();
+    model.layers[0].csc_values[0] = -kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CscWeights.values[0] = -inf is not finite");
   }
 }
 

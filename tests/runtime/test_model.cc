@@ -46,6 +46,29 @@ TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t out
   return layer;
 }
 
+TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                   const std::vector<float>& weights, std::vector<float> bias, bool relu) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.csc = true;
+  layer.bias = std::move(bias);
+  layer.col_ptr.push_back(0);
+  for (std::uint32_t c = 0; c < input_size; ++c) {
+    for (std::uint32_t r = 0; r < output_size; ++r) {
+      const float w = weights[static_cast<std::size_t>(r) * input_size + c];
+      if (w != 0.0f) {
+        layer.row_idx.push_back(r);
+        layer.csc_values.push_back(w);
+      }
+    }
+    layer.col_ptr.push_back(static_cast<std::uint32_t>(layer.row_idx.size()));
+  }
+  return layer;
+}
+
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::bernoulli_distribution zero(zero_fraction);
@@ -82,7 +105,10 @@ std::vector<std::uint8_t> Serialize(const TestModel& model) {
     flatbuffers::Offset<void> weights;
     fb::Weights type = fb::Weights::NONE;
     if (!layer.omit_weights) {
-      if (layer.csr) {
+      if (layer.csc) {
+        weights = fb::CreateCscWeightsDirect(builder, &layer.col_ptr, &layer.row_idx, &layer.csc_values).Union();
+        type = fb::Weights::CscWeights;
+      } else if (layer.csr) {
         weights = fb::CreateCsrWeightsDirect(builder, &layer.row_ptr, &layer.col_idx, &layer.csr_values).Union();
         type = fb::Weights::CsrWeights;
       } else {

@@ -18,10 +18,14 @@ struct TestLayer {
   std::uint32_t output_size = 0;
   bool relu = false;
   bool csr = false;
-  std::vector<float> dense_values;  // row-major output_size x input_size, when !csr
+  bool csc = false;
+  std::vector<float> dense_values;  // row-major output_size x input_size, when neither csr nor csc
   std::vector<std::uint32_t> row_ptr;  // when csr
   std::vector<std::uint32_t> col_idx;
   std::vector<float> csr_values;
+  std::vector<std::uint32_t> col_ptr;  // when csc
+  std::vector<std::uint32_t> row_idx;
+  std::vector<float> csc_values;
   std::vector<float> bias;
 
   // Overrides for invalid models.
@@ -48,6 +52,10 @@ TestLayer DenseLayer(std::string name, std::uint32_t input_size, std::uint32_t o
 
 // A CSR layer holding the non-zero entries of row-major `weights`.
 TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                   const std::vector<float>& weights, std::vector<float> bias, bool relu);
+
+// A CSC layer holding the non-zero entries of row-major `weights`, column by column.
+TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu);
 
 // Row-major weights with values in [-1, 1), each exactly 0 with probability `zero_fraction`.

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace frugal {
@@ -45,7 +46,7 @@ class Status {
 };
 
 enum class Activation { kNone, kRelu };
-enum class WeightEncoding { kDense, kCsr };
+enum class WeightEncoding { kDense, kCsr, kCsc };
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -54,7 +55,7 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR)
+  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR and CSC)
   std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
 };
 
@@ -111,6 +112,11 @@ enum class ExecutionMode {
   // is at most the crossover density of the selected kernels. Above it, the layer is
   // expanded to dense at construction, which costs rows x cols floats. Dense layers stay
   // dense, and kernel_name() reports the choice.
+  // A CSC layer keeps its CSC form and also gets, at construction, the form the rule above
+  // gives for its density (CSR arrays or a dense copy). Each InvokeLayer counts the inputs
+  // that are not zero and the weights in their columns. It runs the CSC kernel when the
+  // estimated time for those is at most 3/4 of the other form's, from the measured costs
+  // per weight and per input in runtime/kernels/kernel_variants.cc.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
@@ -156,8 +162,14 @@ class Interpreter {
   // Read-only facts for profilers: the name of the kernel variant that layer `i` runs
   // (for example "f32_csrmv__scalar"), and the bytes of the buffers this interpreter
   // allocated (activations, plus the dense copies of CSR layers that run dense in kDense
-  // or kAuto).
+  // or kAuto, and the second form of CSC layers in kAuto). A CSC layer in kAuto chooses its
+  // kernel per call, so kernel_name returns the one its latest InvokeLayer ran (the CSC
+  // kernel before the first call), and kernel_runs counts the calls of each.
   std::string_view kernel_name(std::size_t i) const;
+  // For layer `i`: first, how many InvokeLayer calls ran the kernel planned at
+  // construction, which is the CSC kernel for a CSC layer in kAuto. Second, how many ran
+  // the other form that kAuto chose per call, always 0 unless the layer is CSC in kAuto.
+  std::pair<std::uint64_t, std::uint64_t> kernel_runs(std::size_t i) const;
   std::size_t buffer_bytes() const;
 
  private:

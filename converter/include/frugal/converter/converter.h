@@ -1,5 +1,5 @@
 // Checkpoint (.npz, docs/checkpoint.md) to .frugal conversion: validation, pruning by
-// threshold, per-layer choice of dense or CSR weights, and the FlatBuffer itself.
+// threshold, per-layer choice of dense, CSR or CSC weights, and the FlatBuffer itself.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +24,8 @@ class ConvertError : public std::runtime_error {
 };
 
 enum class Activation { kNone, kRelu };
-enum class Encoding { kDense, kCsr };
-enum class EncodingPolicy { kAuto, kDense, kCsr };
+enum class Encoding { kDense, kCsr, kCsc };
+enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc };
 
 // One fully connected layer, already in the .frugal orientation: the transpose of the
 // checkpoint's Keras kernel.
@@ -72,18 +72,43 @@ struct CsrMatrix {
 // values in row-major order.
 CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
 
+// Compressed sparse columns of a row-major matrix, in the .frugal CscWeights layout.
+struct CscMatrix {
+  std::vector<std::uint32_t> col_ptr;  // cols + 1 entries, col_ptr[0] = 0
+  std::vector<std::uint32_t> row_idx;  // strictly increasing within each column
+  std::vector<float> values;           // no exact zeros
+};
+
+// Packs every value that is not exactly 0.0f (or -0.0f), column by column. `weights`
+// contains rows * cols values in row-major order.
+CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
+
 // Bytes of a layer's weight arrays in each encoding, not counting the bias or the
 // FlatBuffer's own few bytes of vector lengths and tables: dense stores rows * cols
 // floats, CSR stores rows + 1 row pointers plus one column index and one float per nonzero.
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols);
 std::uint64_t CsrWeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
+// CSC stores cols + 1 column pointers plus one row index and one float per nonzero.
+std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros);
+
+// The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
+// of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
+// per stored value for the AVX2 CSR kernel and 0.58 ns for the scalar one
+// (runtime/kernels/kernel_variants.cc), so CSC pays when it multiplies about half of
+// the stored values or fewer.
+// NOTE: this ignores the CSC kernel's cost per non-zero input, which the runtime's kAuto
+// counts, so on layers with few rows the runtime may then mostly run the other form.
+inline constexpr double kCscMaxWorkFraction = 0.5;
 
 // kAuto picks CSR exactly when CsrWeightBytes < DenseWeightBytes, that is for a density
-// below about one half.
+// below about one half. The CSC work fraction is the mean, over calibration inputs, of
+// the stored values in the non-zero inputs' columns divided by all stored values. When
+// calibration gave it, kAuto stores such a layer as CSC instead when it is at most
+// kCscMaxWorkFraction. Without calibration kAuto never picks CSC.
 // NOTE: this counts bytes, not time. A measured cost model may prefer dense kernels at
 // densities where CSR is smaller.
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols,
-                        std::uint64_t nonzeros);
+                        std::uint64_t nonzeros, std::optional<double> csc_work_fraction = std::nullopt);
 
 struct ConvertOptions {
   // Weights with |w| <= threshold become exact zeros before encoding; biases are kept.
@@ -99,6 +124,9 @@ struct ConvertOptions {
   // an unread input anyway.
   bool eliminate_dead_units = true;
   EncodingPolicy encoding = EncodingPolicy::kAuto;
+  // Raw model inputs (before input_scale), each of the checkpoint's input_size, on which
+  // Convert measures each layer's CSC work fraction for kAuto. Empty: no CSC in kAuto.
+  std::vector<std::vector<float>> calibration_inputs;
   // Replaces the checkpoint's description in the metadata when set.
   std::optional<std::string> description;
 };
@@ -127,6 +155,10 @@ struct LayerSummary {
   std::uint64_t nonzeros = 0;
   Encoding encoding = Encoding::kDense;
   std::uint64_t bytes = 0;  // weight arrays in the chosen encoding plus the bias
+  // Calibration only: the mean fraction of this layer's inputs that are exactly zero,
+  // and the CSC work fraction (see ChooseEncoding). Unset without calibration inputs.
+  std::optional<double> input_zero_fraction;
+  std::optional<double> csc_work_fraction;
 };
 
 struct Conversion {
@@ -138,6 +170,7 @@ struct Conversion {
   std::size_t original_dense_file_bytes = 0;
   std::uint32_t input_size = 0;      // inputs the caller supplies
   std::uint32_t inputs_read = 0;     // inputs layer 0 reads after elimination
+  std::size_t calibration_count = 0;  // calibration inputs measured, 0 without
   std::vector<std::string> warnings;  // from reading the input file
 };
 
