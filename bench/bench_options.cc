@@ -39,6 +39,13 @@ Options:
   --seed N         Seed of the random input. Default: 1.
   --format FORMAT  "text": a report with tables. "json": one JSON object. "csv": a header
                    row and one row per method. Default: text.
+  --dense-model FILE
+                   Run the dense baselines (frugal_dense, Eigen, XNNPACK) on the weights
+                   of FILE instead of MODEL's, for example the same network converted
+                   with --encoding dense --no-eliminate-dead-units, as it was trained.
+                   FILE must compute the same function: the same input size, output
+                   size and input_scale, and outputs within 1e-4 * max(1, largest
+                   |output|) of MODEL's on the first input. Default: MODEL.
   --profile        Time each layer of the stored model (always done in text output).
                    A layer that ran several kernels lists each with its share of runs.
   -h, --help       Print this help and exit.
@@ -102,7 +109,7 @@ ParseOutcome ParseArguments(int argc, const char* const* argv, Options* options,
     }
     const bool known = arg == "--warmup" || arg == "--runs" || arg == "--min-seconds" || arg == "--threads" ||
                        arg == "--batch" || arg == "--input" || arg == "--images" || arg == "--seed" ||
-                       arg == "--format";
+                       arg == "--format" || arg == "--dense-model";
     if (!known) {
       *error = "unknown option " + std::string(arg) + "; see --help";
       return ParseOutcome::kError;
@@ -127,6 +134,8 @@ ParseOutcome ParseArguments(int argc, const char* const* argv, Options* options,
       ok = ParseCount(arg, value, 0, &options->seed, error);
     } else if (arg == "--images") {
       options->images_path = value;
+    } else if (arg == "--dense-model") {
+      options->dense_model_path = value;
     } else if (arg == "--input") {
       if (value == "random") {
         options->input = InputKind::kRandom;

@@ -18,6 +18,9 @@ struct Options {
   std::uint64_t batch = 1;
   InputKind input = InputKind::kRandom;
   std::string images_path;  // overrides `input` when set
+  // When set, the dense baselines run this file's weights instead of the model's, for
+  // example the network as trained, before the converter removed its dead units.
+  std::string dense_model_path;
   std::uint64_t seed = 1;
   OutputFormat format = OutputFormat::kText;
   bool profile = false;  // per-layer profile; always on in text output

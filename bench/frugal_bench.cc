@@ -235,6 +235,49 @@ bool ReadDenseLayers(const std::string& path, std::vector<frugal::bench::DenseLa
 }
 #endif
 
+// Loads --dense-model and checks that its input size, output size and input_scale match
+// the model's; returns false after printing an error.
+bool LoadDenseModel(const Options& options, const frugal::Model& model, std::unique_ptr<frugal::Model>* dense) {
+  if (frugal::Status status = frugal::Model::FromFile(options.dense_model_path, dense); !status.ok()) {
+    PrintError("--dense-model: " + status.message());
+    return false;
+  }
+  const frugal::Model& other = **dense;
+  const auto mismatch = [&](const char* field, const std::string& dense_value, const std::string& model_value) {
+    PrintError("--dense-model " + options.dense_model_path + ": " + field + " = " + dense_value + " differs from " +
+               options.model_path + "'s " + model_value + "; it must be the same network");
+    return false;
+  };
+  if (other.input_size() != model.input_size()) {
+    return mismatch("input_size", std::to_string(other.input_size()), std::to_string(model.input_size()));
+  }
+  if (other.output_size() != model.output_size()) {
+    return mismatch("output_size", std::to_string(other.output_size()), std::to_string(model.output_size()));
+  }
+  if (other.input_scale() != model.input_scale()) {
+    return mismatch("input_scale", std::to_string(other.input_scale()), std::to_string(model.input_scale()));
+  }
+  return true;
+}
+
+// Checks that every method's first output is within 1e-4 * max(1, largest |output|) of
+// the stored model's, so that --dense-model cannot time a different network; returns
+// false after printing an error.
+bool SameFunction(const Options& options, const std::vector<MethodResult>& methods,
+                  const std::vector<float>& stored_output) {
+  float largest = 0.0f;
+  for (const float value : stored_output) largest = std::max(largest, std::fabs(value));
+  const double limit = 1e-4 * std::max(largest, 1.0f);
+  for (const MethodResult& method : methods) {
+    if (method.max_abs_difference <= limit) continue;
+    PrintError("--dense-model " + options.dense_model_path + ": " + method.name + "'s output differs from " +
+               options.model_path + "'s by " + std::to_string(method.max_abs_difference) + ", more than " +
+               std::to_string(limit) + "; it must be the same network");
+    return false;
+  }
+  return true;
+}
+
 // Builds the inputs described by the options; returns false after printing an error.
 bool MakeInputs(const Options& options, const frugal::Model& model, InputSource* inputs, std::string* description) {
   if (!options.images_path.empty()) {
@@ -277,6 +320,10 @@ void FillModelFacts(const frugal::Model& model, Report* report) {
 
 // Adds one note per option (--threads, --batch) that the methods apply differently.
 void AddNotes(const Options& options, Report* report) {
+  if (!options.dense_model_path.empty()) {
+    report->notes.push_back("--dense-model: frugal_dense, Eigen and XNNPACK run the weights of " +
+                            options.dense_model_path + ", not the stored model's");
+  }
   if (options.threads > 1) {
     report->notes.push_back("--threads " + std::to_string(options.threads) +
                             " applies to the XNNPACK baseline only; the frugal runtime and Eigen run on 1 thread");
@@ -319,11 +366,15 @@ int Run(const Options& options) {
   if (!MakeInputs(options, *model, &inputs, &report.input_description)) return 1;
   const float scale = model->input_scale();
 
-  runners.push_back(std::make_unique<frugal::bench::FrugalRunner>(*model, frugal::ExecutionMode::kDense,
+  std::unique_ptr<frugal::Model> dense_model;
+  if (!options.dense_model_path.empty() && !LoadDenseModel(options, *model, &dense_model)) return 1;
+  const frugal::Model& dense_source = dense_model ? *dense_model : *model;
+  const std::string& dense_path = dense_model ? options.dense_model_path : options.model_path;
+  runners.push_back(std::make_unique<frugal::bench::FrugalRunner>(dense_source, frugal::ExecutionMode::kDense,
                                                                   "frugal_dense", batch));
 #if FRUGAL_BENCH_WITH_EIGEN || FRUGAL_BENCH_WITH_XNNPACK
   std::vector<frugal::bench::DenseLayer> dense_layers;
-  if (!ReadDenseLayers(options.model_path, &dense_layers)) return 1;
+  if (!ReadDenseLayers(dense_path, &dense_layers)) return 1;
 #endif
 #if FRUGAL_BENCH_WITH_EIGEN
   runners.push_back(frugal::bench::MakeEigenDenseRunner(dense_layers, batch));
@@ -354,6 +405,7 @@ int Run(const Options& options) {
     result.max_abs_difference = MaxAbsDifference(runner.output(), stored_output);
     report.methods.push_back(result);
   }
+  if (dense_model && !SameFunction(options, report.methods, stored_output)) return 1;
 
   report.conditions = frugal::bench::ReadTimingConditions();
   for (std::string& warning : frugal::bench::TimingWarnings(report.conditions)) report.warnings.push_back(warning);
