@@ -98,4 +98,11 @@ std::unique_ptr<Runner> MakeEigenSparseRunner(const std::vector<DenseLayer>& lay
   return std::make_unique<EigenRunner<SparseRowMajor>>("eigen_sparse", std::move(weights), layers, batch, bytes);
 }
 
+std::string EigenVersion() {
+  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+         std::to_string(EIGEN_MINOR_VERSION);
+}
+
+std::string EigenSimdInstructionSets() { return Eigen::SimdInstructionSetsInUse(); }
+
 }  // namespace frugal::bench

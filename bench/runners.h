@@ -64,6 +64,10 @@ class FrugalRunner final : public Runner {
 std::unique_ptr<Runner> MakeEigenDenseRunner(const std::vector<DenseLayer>& layers, std::size_t batch);
 // Eigen 3 SparseMatrix<float, RowMajor> holding the non-zero weights, times the batch.
 std::unique_ptr<Runner> MakeEigenSparseRunner(const std::vector<DenseLayer>& layers, std::size_t batch);
+// Eigen's version ("3.4.0") and the SIMD instruction sets it was compiled to use
+// (Eigen::SimdInstructionSetsInUse(), for example "ARM NEON" or "SSE, SSE2").
+std::string EigenVersion();
+std::string EigenSimdInstructionSets();
 #endif
 
 #if FRUGAL_BENCH_WITH_XNNPACK
