@@ -3,7 +3,7 @@
 # baselines, under qemu-user's execution trace in single-step mode: each executed
 # instruction is one "Trace" line. frugal-count runs the same setup for 0 and for K
 # inferences, so (count(K) - count(0)) / K is the count of one inference. Wall-clock time
-# under qemu says nothing about a board; instruction counts at least compare the work.
+# under qemu does not predict time on a board, but instruction counts compare the work.
 #
 #   bench/count-instructions.sh [options] MODEL.frugal   count one model, print a table
 #   bench/count-instructions.sh [options] --sweep        random MLPs over sparsity
@@ -128,7 +128,7 @@ cmake --build "$build_dir" --target "${targets[@]}" -j2 >&2
 count_tool="$build_dir/bin/frugal-count"
 grep -q 'Machine: *AArch64' <<<"$(aarch64-linux-gnu-readelf -h "$count_tool")" ||
   fail "$count_tool is not an aarch64 executable; give --build-dir an aarch64 cross build"
-# frugal-count's help ends with a line that says whether the build has the eigen method.
+# The last line of frugal-count's help states whether the build has the eigen method.
 has_eigen=false
 help=$(QEMU_LD_PREFIX=$sysroot "$qemu" "$count_tool" --help)
 grep -q '^This build has the eigen method' <<<"$help" && has_eigen=true
@@ -207,7 +207,7 @@ self_check() {
   QEMU_LD_PREFIX=$sysroot "$qemu" "$build_dir/bin/bench_write_mlp" "$work/check.frugal" 0.9 "$sizes" "$seed"
   local method c0 c0_again c1 c2 c3 d1 d2 d3
   for method in dense auto; do
-    # Single-digit N, so that all four command lines have the same length.
+    # Single-digit N, so that all five command lines have the same length.
     c0=$(count_trace "$count_tool" "$work/check.frugal" --method "$method" --inferences 0)
     c0_again=$(count_trace "$count_tool" "$work/check.frugal" --method "$method" --inferences 0)
     c1=$(count_trace "$count_tool" "$work/check.frugal" --method "$method" --inferences 1)
@@ -230,6 +230,7 @@ count_model() {
   echo
   echo "| method | model | kernels | instructions per inference |"
   echo "| --- | --- | --- | ---: |"
+
   local input_args=()
   [[ -n "$images" ]] && input_args=(--images "$images")
   IFS=, read -r -a method_list <<<"$methods"
@@ -246,6 +247,7 @@ count_model() {
     echo "| $method | $(basename "$file") | $kernels | $per |"
   done
   echo
+
   if [[ -n "${counts[auto]:-}" && -n "${counts[dense]:-}" ]]; then
     local fastest=${counts[dense]} name=dense
     if [[ -n "${counts[eigen]:-}" ]]; then
