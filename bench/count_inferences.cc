@@ -227,6 +227,26 @@ class InputCopyRunner final : public Runner {
   std::vector<float> input_;
 };
 
+#if FRUGAL_BENCH_WITH_EIGEN
+// Checks that the widened layers hold as many non-zero weights as the model reports, so
+// that a weight encoding that ExtractDenseLayers does not know (it leaves such a layer
+// all zero) cannot pass for a cheap dense baseline. Returns false after printing an error.
+bool SameNonzeros(const frugal::Model& model, const std::vector<frugal::bench::DenseLayer>& layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::uint64_t widened = static_cast<std::uint64_t>(
+        std::count_if(layers[i].weights.begin(), layers[i].weights.end(), [](float w) { return w != 0.0f; }));
+    if (widened != model.layer(i).nonzeros) {
+      PrintError("--method eigen: layer " + std::to_string(i) + " (" + model.layer(i).name + "): the dense copy has " +
+                 std::to_string(widened) + " non-zero weights but the model has " +
+                 std::to_string(model.layer(i).nonzeros) + "; bench/dense_weights.cc does not read its encoding");
+      return false;
+    }
+  }
+  return true;
+}
+#endif
+
+// Returns nullptr after printing an error.
 std::unique_ptr<Runner> MakeRunner(Method method, const frugal::Model& model,
                                    [[maybe_unused]] const std::vector<std::uint8_t>& bytes) {
   switch (method) {
@@ -238,9 +258,15 @@ std::unique_ptr<Runner> MakeRunner(Method method, const frugal::Model& model,
       return std::make_unique<frugal::bench::FrugalRunner>(model, frugal::ExecutionMode::kDense, "dense", 1);
     case Method::kEigen:
 #if FRUGAL_BENCH_WITH_EIGEN
-      return frugal::bench::MakeEigenDenseRunner(frugal::bench::ExtractDenseLayers(bytes.data(), bytes.size()), 1);
+    {
+      const std::vector<frugal::bench::DenseLayer> layers =
+          frugal::bench::ExtractDenseLayers(bytes.data(), bytes.size());
+      if (!SameNonzeros(model, layers)) return nullptr;
+      return frugal::bench::MakeEigenDenseRunner(layers, 1);
+    }
 #else
-      return nullptr;  // rejected by ParseArguments
+      PrintError("--method eigen: this frugal-count was built without Eigen");
+      return nullptr;  // not reached: ParseArguments rejects the method first
 #endif
     case Method::kInputCopy: return std::make_unique<InputCopyRunner>(model.input_size());
   }
@@ -287,6 +313,7 @@ int Run(const Options& options) {
   const std::size_t input_count = inputs.size() / input_size;
 
   const std::unique_ptr<Runner> runner = MakeRunner(options.method, *model, bytes);
+  if (runner == nullptr) return 1;
   DescribeRunner(options.method, *model, *runner);
 
   // One warm-up inference in every run, so that one-time costs of the first call (lazy
