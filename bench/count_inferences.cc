@@ -59,7 +59,8 @@ Options:
                    fewer images). Inference i uses input i modulo M. Default: 16.
   -h, --help       Print this help and exit.
 
-The kernel of each layer goes to stderr. Counts depend a little on the length of the
+The kernel that ran each layer in the warm-up inference goes to stderr (a CSC layer in
+auto chooses per call, so later inferences may differ). Counts depend a little on the length of the
 command line, so compare runs whose arguments have the same length (--inferences 0
 against --inferences 5, or 00 against 20).
 )usage";
@@ -273,7 +274,9 @@ std::unique_ptr<Runner> MakeRunner(Method method, const frugal::Model& model,
   return nullptr;
 }
 
-// Prints the kernels (or library) that run each layer, to stderr, identically for every N.
+// Prints the kernels (or library) that ran each layer in the warm-up inference, to stderr,
+// identically for every N. A CSC layer in kAuto chooses its kernel per call, so later
+// inferences may run the layer's other form.
 void DescribeRunner(Method method, const frugal::Model& model, Runner& runner) {
   std::string kernels;
   if (method == Method::kAuto || method == Method::kAsStored || method == Method::kDense) {
@@ -314,12 +317,12 @@ int Run(const Options& options) {
 
   const std::unique_ptr<Runner> runner = MakeRunner(options.method, *model, bytes);
   if (runner == nullptr) return 1;
-  DescribeRunner(options.method, *model, *runner);
 
   // One warm-up inference in every run, so that one-time costs of the first call (lazy
   // symbol binding, first touch of buffers) are part of setup and not of the count.
   std::copy_n(inputs.begin(), input_size, runner->input().begin());
   runner->Run();
+  DescribeRunner(options.method, *model, *runner);
 
   for (std::uint64_t i = 0; i < options.inferences; ++i) {
     const auto first = inputs.begin() + static_cast<std::ptrdiff_t>((i % input_count) * input_size);
