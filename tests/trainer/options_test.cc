@@ -243,6 +243,40 @@ TEST_CASE("options: sparse-90 preset is its recorded command") {
   CHECK(reset.config.target_sparsity == 0.0);
 }
 
+TEST_CASE("options: sparse-300-100 preset is its recorded command") {
+  const CommandLine preset = Parse({"--preset", "sparse-300-100"});
+  const CommandLine command = Parse(
+      {"--preset", "sparse-90", "--hidden", "300,100", "--l1",
+       "dense_1/kernel=1e-4,dense_2/kernel=2.5e-5,dense_3/kernel=5e-6", "--target-sparsity", "0.961",
+       "--retrain-epochs", "10", "--retrain-learning-rate", "1e-4"});
+  const frugal::trainer::TrainConfig& expected = command.config;
+  const frugal::trainer::TrainConfig& actual = preset.config;
+  CHECK(actual.hidden == std::vector<std::size_t>{300, 100});
+  CHECK(actual.optimizer.kind == OptimizerKind::kProximalAdam);
+  CHECK(actual.optimizer.learning_rate == expected.optimizer.learning_rate);
+  using frugal::trainer::ResolveRegularization;
+  for (const char* layer : {"dense_1", "dense_2", "dense_3"}) {
+    for (const char* variable : {"/kernel", "/bias"}) {
+      const std::string name = std::string(layer) + variable;
+      INFO(name);
+      CHECK(ResolveRegularization(actual.optimizer, layer, name).l1 ==
+            ResolveRegularization(expected.optimizer, layer, name).l1);
+    }
+  }
+  CHECK(actual.l1_warmup_epochs == 5);
+  CHECK(actual.epochs == 30);
+  CHECK(actual.retrain_epochs == 10);
+  CHECK(actual.retrain_learning_rate == expected.retrain_learning_rate);
+  CHECK(actual.lr_schedule == frugal::trainer::LearningRateSchedule::kCosine);
+  CHECK(actual.target_sparsity == 0.961);
+  CHECK(actual.target_l1_growth == 1.0);
+
+  // Another preset after it returns to 784-64-64-10; --hidden after a preset still wins.
+  CHECK(Parse({"--preset", "sparse-300-100", "--preset", "sparse"}).config.hidden ==
+        std::vector<std::size_t>{64, 64});
+  CHECK(Parse({"--preset", "sparse-300-100", "--hidden", "32"}).config.hidden == std::vector<std::size_t>{32});
+}
+
 TEST_CASE("options: one-line errors") {
   struct Case {
     std::vector<std::string> args;
@@ -301,7 +335,7 @@ TEST_CASE("options: help names every option") {
         "--validation", "--raw-pixels", "--hidden", "--classes", "--seed", "--epochs",
         "--batch-size", "--optimizer", "--learning-rate", "--l1 ", "--l2", "--initial-accumulator",
         "--l1-penalty", "--preset demo", "--preset tf-l1-penalty", "--preset tf-proximal-adagrad",
-        "--preset sparse", "--preset sparse-90", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
+        "--preset sparse", "--preset sparse-90", "--preset sparse-300-100", "--output", "--help", "--beta1", "--beta2", "--epsilon", "--l1-warmup-epochs",
         "--retrain-epochs", "--retrain-learning-rate", "--checkpoint-every", "--resume",
         "--group-l1-units", "--group-l1-inputs", "--ftrl-beta", "ftrl", "--threads",
         "--lr-schedule", "--lr-floor", "--target-sparsity", "--target-l1-growth",
