@@ -41,11 +41,11 @@ constexpr float kNeonFmaCsrMaxDensity = kAvx2CsrMaxDensity;
 // on the machine above while other jobs loaded it (so wall times were about 2.8x CPU):
 //   300x784 gemv: AVX2 14.2 us, scalar 27.1 us per 235,200 cells (0.060, 0.115 ns).
 //   300x784 csrmv at 90% zeros: AVX2 10.6 us, scalar 13.6 us per 23,404 values (0.45, 0.58).
-// The CSC kernel costs a time per multiplied weight plus a time per non-zero input. A
-// fit to 64x784 and 300x784 layers at 84% zeros (no weights on the 4-pixel border), run
-// on the first 2000 MNIST test images beside f32_gemv_4x__avx2 in one process, gave
-// 15x and 135x the dense kernel's time per cell; scaled by 0.060 ns that is 0.9 ns per
-// weight and 8 ns per non-zero input. On 64-row layers the per-input part is about
+// The CSC kernel costs a time per multiplied weight plus a time per non-zero input. The
+// fit used 64x784 and 300x784 layers at 84% zeros (no weights on the 4-pixel border),
+// run on the first 2000 MNIST test images beside f32_gemv_4x__avx2 in one process. It
+// gave 15x and 135x the dense kernel's time per cell, which at 0.060 ns per cell is
+// 0.9 ns per weight and 8 ns per non-zero input. On 64-row layers the per-input part is about
 // half of the time, so CSC only wins there when few inputs are non-zero.
 constexpr float kAvx2GemvNs = 0.060f;
 constexpr float kAvx2CsrmvNs = 0.45f;

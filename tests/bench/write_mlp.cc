@@ -1,8 +1,8 @@
 // Writes a random MLP, every layer CSR, for the frugal-bench command-line tests and the
 // instruction-count sweep (bench/count-instructions.sh):
 //   bench_write_mlp OUTPUT.frugal SPARSITY [SIZES [SEED]]
-// SPARSITY is the fraction of zero weights in [0, 1]; SIZES is like 784-64-64-10
-// (default 784-300-100-10); SEED defaults to 1.
+// SPARSITY is the fraction of zero weights, in [0, 1]. SIZES lists the layer widths, such
+// as 784-64-64-10 (default 784-300-100-10), and SEED defaults to 1.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>

@@ -245,7 +245,7 @@ TEST_CASE("CSC conversion writes format version 3") {
   const frugal::fb::Model* model = ParseBuffer(bytes);
   CHECK(model->format_version() == 3);
   CHECK(model->input_indices() == nullptr);
-  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]], so column c holds rows 0 and 1.
+  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]], so column c contains rows 0 and 1.
   const auto* weights = model->layers()->Get(0)->weights_as_CscWeights();
   REQUIRE(weights != nullptr);
   CHECK(std::vector<std::uint32_t>(weights->col_ptr()->begin(), weights->col_ptr()->end()) ==

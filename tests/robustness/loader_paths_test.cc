@@ -299,9 +299,9 @@ TEST_CASE("CSR layer with empty rows 0 and 2 runs") {
 }
 
 TEST_CASE("CSC layer with empty columns runs") {
-  // The same weights as the CSR case above, stored by column: column 0 holds row 1
-  // (weight 1), column 1 holds row 1 (-2) and column 2 holds row 3 (4). Input 1 is 0,
-  // so the kernel skips column 1. A second model leaves column 2 empty.
+  // The same weights as the CSR case above, stored by column. Column 0 contains row 1
+  // (weight 1), column 1 contains row 1 (-2) and column 2 contains row 3 (4). Input 1 is
+  // 0, so the kernel skips column 1. A second model leaves column 2 empty.
   TestModel model;
   model.format_version = 3;
   model.layers.push_back(

@@ -375,6 +375,7 @@ TEST_CASE("loader rejects CSC weights") {
                   "layer 0 (fc1): weights_type = CscWeights needs format_version = 3, but the file has "
                   "format_version = 1");
   }
+
   SUBCASE("original_input_size without input_indices") {
     // A format 3 model with one dense 2 -> 1 layer, original_input_size 7 and no
     // input_indices; Serialize writes neither field, so the root is built here.
@@ -389,12 +390,14 @@ TEST_CASE("loader rejects CSC weights") {
     CheckRejected(bytes, StatusCode::kInvalidModel,
                   "original_input_size = 7 without input_indices; expected 0 when input_indices is absent");
   }
+
   SUBCASE("row index equal to output size") {
     TestModel model = CscModel();
     model.layers[0].row_idx = {0, 3, 0, 2};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.row_idx[1] = 3 (column 1) is out of range [0, 3)");
   }
+
   SUBCASE("decreasing column pointers") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 2, 1, 3, 4};
@@ -402,31 +405,36 @@ TEST_CASE("loader rejects CSC weights") {
                   "layer 0 (fc1): CscWeights.col_ptr[2] = 1 is less than col_ptr[1] = 2; column pointers must not "
                   "decrease");
   }
+
   SUBCASE("col_ptr ends before nnz") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 1, 2, 3, 3};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.col_ptr[4] = 3 does not equal nnz = 4 (the length of row_idx)");
   }
+
   SUBCASE("col_ptr claims a huge nnz") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 1, 2, 3, 4000000000u};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.col_ptr[4] = 4000000000 does not equal nnz = 4");
   }
+
   SUBCASE("col_ptr[0] not 0") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {1, 1, 2, 3, 4};
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CscWeights.col_ptr[0] = 1, expected 0");
   }
+
   SUBCASE("col_ptr length") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 1, 2, 4};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.col_ptr has 4 entries, expected input_size + 1 = 5");
   }
+
   SUBCASE("rows not increasing within a column") {
-    // Column 0 holds rows 2 and 0, in that order.
+    // Column 0 contains rows 2 and 0, in that order.
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 2, 2, 3, 4};
     model.layers[0].row_idx = {2, 0, 0, 2};
@@ -434,6 +442,7 @@ TEST_CASE("loader rejects CSC weights") {
                   "layer 0 (fc1): CscWeights.row_idx[1] = 0 (column 0) is not greater than row_idx[0] = 2; rows "
                   "within a column must be strictly increasing");
   }
+
   SUBCASE("duplicate row within a column") {
     TestModel model = CscModel();
     model.layers[0].col_ptr = {0, 2, 2, 3, 4};
@@ -441,17 +450,20 @@ TEST_CASE("loader rejects CSC weights") {
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.row_idx[1] = 0 (column 0) is not greater than row_idx[0] = 0");
   }
+
   SUBCASE("values length") {
     TestModel model = CscModel();
     model.layers[0].csc_values.pop_back();
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CscWeights.values has 3 values, expected nnz = 4 (the length of row_idx)");
   }
+
   SUBCASE("NaN value") {
     TestModel model = CscModel();
     model.layers[0].csc_values[2] = kNaN;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CscWeights.values[2] = nan is not finite");
   }
+
   SUBCASE("infinite value") {
     TestModel model = CscModel();
     model.layers[0].csc_values[0] = -kInf;

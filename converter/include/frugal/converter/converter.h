@@ -93,8 +93,8 @@ std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros);
 
 // The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
 // of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
-// per stored value for the AVX2 CSR kernel and 0.58 ns for the scalar one
-// (runtime/kernels/kernel_variants.cc), so CSC pays when it multiplies about half of
+// per stored value for the AVX2 CSR kernel and 0.58 ns for the scalar one, as measured
+// in runtime/kernels/kernel_variants.cc. So CSC pays when it multiplies about half of
 // the stored values or fewer.
 // NOTE: this ignores the CSC kernel's cost per non-zero input, which the runtime's kAuto
 // counts, so on layers with few rows the runtime may then mostly run the other form.

@@ -70,9 +70,9 @@ struct EpochMetrics {
 
 // The "measure_test" JSON line of the TensorFlow experiments: ent_* and inacc_* for
 // train and test, num_nonzero per variable with a "total", plus ent_val, inacc_val,
-// removed_units per hidden layer, removed_inputs and seconds; in target mode also
-// target_sparsity, sparsity (the zero fraction reached), l1_scale and pruned. No
-// trailing newline.
+// removed_units per hidden layer, removed_inputs and seconds. Target mode adds
+// target_sparsity, sparsity (the zero fraction reached), l1_scale and pruned. The line
+// has no trailing newline.
 std::string MeasureTestJson(const EpochMetrics& metrics);
 
 // A human-readable summary for stderr. No trailing newline.
