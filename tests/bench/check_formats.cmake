@@ -6,19 +6,7 @@
 #   cmake [-DEXPECT_KERNEL=csrmv] -P check_formats.cmake -- TOOL MODEL ARGS...
 # Timings differ from run to run, so only facts that do not depend on time are compared.
 
-set(command "")
-set(collect OFF)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE ${last})
-  if(collect)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif("${CMAKE_ARGV${i}}" STREQUAL "--")
-    set(collect ON)
-  endif()
-endforeach()
-if(NOT command)
-  message(FATAL_ERROR "check_formats.cmake: no command after --")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/../support/command_after_dashes.cmake")
 
 set(runs 30)
 foreach(format text json csv)

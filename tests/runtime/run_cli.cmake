@@ -3,19 +3,7 @@
 #         [-DONE_LINE_STDERR=ON] -P run_cli.cmake -- TOOL ARGS...
 # CTest's own PASS_REGULAR_EXPRESSION ignores the exit status, so both are checked here.
 
-set(command "")
-set(collect OFF)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE ${last})
-  if(collect)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif("${CMAKE_ARGV${i}}" STREQUAL "--")
-    set(collect ON)
-  endif()
-endforeach()
-if(NOT command)
-  message(FATAL_ERROR "run_cli.cmake: no command after --")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/../support/command_after_dashes.cmake")
 
 execute_process(COMMAND ${command} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "exit status: ${status}\n--- stdout ---\n${out}--- stderr ---\n${err}")
