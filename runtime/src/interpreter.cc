@@ -108,22 +108,23 @@ OwnedCsr CscToCsr(const internal::LayerView& layer) {
   return csr;
 }
 
-// Whether a sparse layer of this density runs faster dense than with the `csr` variant.
-bool DenserThanCrossover(const internal::LayerView& layer, const kernels::KernelVariant& csr) {
-  const double cells = static_cast<double>(layer.info.output_size) * layer.info.input_size;
-  if (cells == 0.0) return false;
-  return static_cast<double>(layer.info.stored_values) / cells > csr.csr_max_density;
+// Whether a sparse layer runs faster dense with the `dense` variant than with the `csr`
+// variant, from its density and size.
+bool DenserThanCrossover(const internal::LayerView& layer, const kernels::KernelVariant& csr,
+                         const kernels::KernelVariant& dense) {
+  return kernels::DenseIsFaster(layer.info.output_size, layer.info.input_size, layer.info.stored_values, csr, dense);
 }
 
 // Whether `layer` runs expanded to dense: CSR and CSC layers always in kDense, never in
 // kAsStored, and CSR layers in kAuto when their density is above the crossover of the
 // CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and get a second form.
-bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr) {
+bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr,
+                  const kernels::KernelVariant& dense) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
   if (mode == ExecutionMode::kDense) return true;
   if (mode == ExecutionMode::kAsStored) return false;
   if (layer.info.encoding == WeightEncoding::kCsc) return false;
-  return DenserThanCrossover(layer, csr);
+  return DenserThanCrossover(layer, csr, dense);
 }
 
 // The CSC kernel's work on the current input: the non-zero inputs, and the stored
@@ -182,11 +183,11 @@ struct Interpreter::Impl {
 void Interpreter::Impl::PlanOtherForm(const internal::LayerView& view, const kernels::KernelVariant& csc,
                                       const kernels::KernelVariant& csr, bool scalar_only, PlannedLayer* layer) {
   double other_ns = 0.0;
-  if (DenserThanCrossover(view, csr)) {
+  const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+  if (DenserThanCrossover(view, csr, dense)) {
     expanded_weights.push_back(ExpandToDense(view));
     layer->dense_values = expanded_weights.back().data();
     layer->other_encoding = WeightEncoding::kDense;
-    const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
     layer->gemv = dense.gemv;
     layer->other_kernel_name = dense.name;
     other_ns = static_cast<double>(view.info.output_size) * view.info.input_size * dense.ns_per_weight;
@@ -231,9 +232,10 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
   impl.pong.assign(views.size() > 2 ? hidden_max : 0, 0.0f);
 
   const bool scalar_only = ScalarKernelsOnly(options);
-  // kAuto compares with this variant's crossover, which was measured against the dense
-  // variant that SelectKernel picks with the same scalar_only.
+  // kAuto compares the estimated times of these two variants, which SelectKernel picks
+  // with the same scalar_only.
   const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
+  const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
   impl.layers.resize(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const internal::LayerView& view = views[i];
@@ -250,7 +252,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.col_ptr = view.col_ptr;
     layer.row_idx = view.row_idx;
     layer.csc_values = view.csc_values;
-    if (RunsExpanded(view, options.mode, csr_kernel)) {
+    if (RunsExpanded(view, options.mode, csr_kernel, dense_kernel)) {
       impl.expanded_weights.push_back(ExpandToDense(view));
       layer.encoding = WeightEncoding::kDense;
       layer.dense_values = impl.expanded_weights.back().data();
