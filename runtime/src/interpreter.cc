@@ -65,10 +65,32 @@ struct OwnedCsr {
   std::vector<float> values;
 };
 
+// Alignment in bytes of every dense copy the interpreter makes: a cache line, so that the
+// dense kernels' 16- and 32-byte loads of a row cross no more cache lines than needed.
+// With malloc's 16-byte alignment, the same AVX2 kernel on the same 784-column layers ran
+// 8% faster or slower from one allocation to the next (frugal-bench, Zen 3).
+constexpr std::size_t kDenseCopyAlignment = 64;
+
+// An allocator for std::vector that aligns to kDenseCopyAlignment.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  explicit CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kDenseCopyAlignment}));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{kDenseCopyAlignment}); }
+  friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
+};
+
+using DenseCopy = std::vector<float, CacheLineAllocator<float>>;
+
 // Writes the CSR rows or CSC columns of `layer` into a zero-filled row-major matrix.
-std::vector<float> ExpandToDense(const internal::LayerView& layer) {
+DenseCopy ExpandToDense(const internal::LayerView& layer) {
   const std::uint32_t cols = layer.info.input_size;
-  std::vector<float> dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
+  DenseCopy dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
   if (layer.info.encoding == WeightEncoding::kCsc) {
     for (std::uint32_t c = 0; c < cols; ++c) {
       for (std::uint32_t k = layer.col_ptr[c]; k < layer.col_ptr[c + 1]; ++k) {
@@ -170,7 +192,7 @@ struct Interpreter::Impl {
   std::vector<float> output;
   std::vector<float> ping;
   std::vector<float> pong;
-  std::vector<std::vector<float>> expanded_weights;  // dense copies of CSR and CSC layers run dense
+  std::vector<DenseCopy> expanded_weights;  // dense copies of CSR and CSC layers run dense
   std::vector<OwnedCsr> csr_copies;                 // CSR forms of CSC layers in kAuto
   std::vector<PlannedLayer> layers;
 
@@ -293,7 +315,7 @@ std::pair<std::uint64_t, std::uint64_t> Interpreter::kernel_runs(std::size_t i) 
 
 std::size_t Interpreter::buffer_bytes() const {
   std::size_t floats = impl_->input.size() + impl_->gathered.size() + impl_->output.size() + impl_->ping.size() + impl_->pong.size();
-  for (const std::vector<float>& weights : impl_->expanded_weights) floats += weights.size();
+  for (const DenseCopy& weights : impl_->expanded_weights) floats += weights.size();
   std::size_t bytes = floats * sizeof(float);
   for (const OwnedCsr& csr : impl_->csr_copies) {
     bytes += (csr.row_ptr.size() + csr.col_idx.size()) * sizeof(std::uint32_t) + csr.values.size() * sizeof(float);
