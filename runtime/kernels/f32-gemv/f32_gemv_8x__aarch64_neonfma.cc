@@ -12,8 +12,8 @@
 //
 // GCC 12 spills the 4-register structures of vld1q_f32_x4 to the stack, and never uses
 // post-indexed loads for 8 row pointers, which is why the step is written in assembly.
-// The remaining 0 to 15 columns and 0 to 7 rows run in intrinsics, so nothing past w, x or
-// bias is read.
+// The last 0 to 7 rows run in assembly loops of 4, 2 and 1 rows with the same loads.
+// The remaining 0 to 15 columns run in intrinsics, so nothing past w, x or bias is read.
 // NOTE: checked for correctness and instruction counts under qemu only. Its speed on a
 // board is not yet measured.
 #include <arm_neon.h>
@@ -34,8 +34,102 @@ inline float32x4_t ReduceAdd4(float32x4_t s0, float32x4_t s1, float32x4_t s2, fl
   return vpaddq_f32(vpaddq_f32(s0, s1), vpaddq_f32(s2, s3));
 }
 
+// Add `steps` (>= 1) steps of 16 columns of 4, 2 or 1 rows to even (vectors 0 and 2 of
+// each step) and odd (vectors 1 and 3) accumulators. They use the 8-row tile's loads, so
+// a step takes 23 instructions for 4 rows, 13 for 2 rows and 8 for 1 row.
+inline void DotFourRows(std::size_t steps, const float* p0, const float* p1, const float* p2, const float* p3,
+                        const float* x, float32x4_t* even, float32x4_t* odd) {
+  float32x4_t e0 = even[0], e1 = even[1], e2 = even[2], e3 = even[3];
+  float32x4_t o0 = odd[0], o1 = odd[1], o2 = odd[2], o3 = odd[3];
+  asm("1:\n"
+      "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[x]], #64\n"
+      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[p0]], #64\n"
+      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[p1]], #64\n"
+      "fmla %[e0].4s, v20.4s, v16.4s\n"
+      "fmla %[o0].4s, v21.4s, v17.4s\n"
+      "fmla %[e1].4s, v24.4s, v16.4s\n"
+      "fmla %[o1].4s, v25.4s, v17.4s\n"
+      "fmla %[e0].4s, v22.4s, v18.4s\n"
+      "fmla %[o0].4s, v23.4s, v19.4s\n"
+      "fmla %[e1].4s, v26.4s, v18.4s\n"
+      "fmla %[o1].4s, v27.4s, v19.4s\n"
+      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[p2]], #64\n"
+      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[p3]], #64\n"
+      "fmla %[e2].4s, v20.4s, v16.4s\n"
+      "fmla %[o2].4s, v21.4s, v17.4s\n"
+      "fmla %[e3].4s, v24.4s, v16.4s\n"
+      "fmla %[o3].4s, v25.4s, v17.4s\n"
+      "fmla %[e2].4s, v22.4s, v18.4s\n"
+      "fmla %[o2].4s, v23.4s, v19.4s\n"
+      "fmla %[e3].4s, v26.4s, v18.4s\n"
+      "fmla %[o3].4s, v27.4s, v19.4s\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      : [e0] "+w"(e0), [e1] "+w"(e1), [e2] "+w"(e2), [e3] "+w"(e3), [o0] "+w"(o0), [o1] "+w"(o1),
+        [o2] "+w"(o2), [o3] "+w"(o3), [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3),
+        [x] "+r"(x), [steps] "+r"(steps)
+      :
+      : "cc", "memory", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27");
+  even[0] = e0;
+  even[1] = e1;
+  even[2] = e2;
+  even[3] = e3;
+  odd[0] = o0;
+  odd[1] = o1;
+  odd[2] = o2;
+  odd[3] = o3;
+}
+
+inline void DotTwoRows(std::size_t steps, const float* p0, const float* p1, const float* x, float32x4_t* even,
+                       float32x4_t* odd) {
+  float32x4_t e0 = even[0], e1 = even[1];
+  float32x4_t o0 = odd[0], o1 = odd[1];
+  asm("1:\n"
+      "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[x]], #64\n"
+      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[p0]], #64\n"
+      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[p1]], #64\n"
+      "fmla %[e0].4s, v20.4s, v16.4s\n"
+      "fmla %[o0].4s, v21.4s, v17.4s\n"
+      "fmla %[e1].4s, v24.4s, v16.4s\n"
+      "fmla %[o1].4s, v25.4s, v17.4s\n"
+      "fmla %[e0].4s, v22.4s, v18.4s\n"
+      "fmla %[o0].4s, v23.4s, v19.4s\n"
+      "fmla %[e1].4s, v26.4s, v18.4s\n"
+      "fmla %[o1].4s, v27.4s, v19.4s\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      : [e0] "+w"(e0), [e1] "+w"(e1), [o0] "+w"(o0), [o1] "+w"(o1), [p0] "+r"(p0), [p1] "+r"(p1), [x] "+r"(x),
+        [steps] "+r"(steps)
+      :
+      : "cc", "memory", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27");
+  even[0] = e0;
+  even[1] = e1;
+  odd[0] = o0;
+  odd[1] = o1;
+}
+
+inline void DotOneRow(std::size_t steps, const float* p0, const float* x, float32x4_t* even, float32x4_t* odd) {
+  float32x4_t e0 = even[0];
+  float32x4_t o0 = odd[0];
+  asm("1:\n"
+      "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[x]], #64\n"
+      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[p0]], #64\n"
+      "fmla %[e0].4s, v20.4s, v16.4s\n"
+      "fmla %[o0].4s, v21.4s, v17.4s\n"
+      "fmla %[e0].4s, v22.4s, v18.4s\n"
+      "fmla %[o0].4s, v23.4s, v19.4s\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      : [e0] "+w"(e0), [o0] "+w"(o0), [p0] "+r"(p0), [x] "+r"(x), [steps] "+r"(steps)
+      :
+      : "cc", "memory", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23");
+  even[0] = e0;
+  odd[0] = o0;
+}
+
 // Output rows r .. r + kRows - 1 (kRows = 4, 2 or 1) for the last rows that do not fill a
-// tile of 8: 8 columns per step, then one block of 4, then 0 to 3 scalar columns.
+// tile of 8: steps of 16 columns, then of 8, then one block of 4, then 0 to 3 scalar
+// columns.
 template <std::size_t kRows, bool kRelu>
 void GemvFewRows(std::size_t n, const float* w, const float* x, const float* bias, float* y) {
   float32x4_t acc_a[kRows];
@@ -44,7 +138,17 @@ void GemvFewRows(std::size_t n, const float* w, const float* x, const float* bia
     acc_a[i] = vdupq_n_f32(0.0f);
     acc_b[i] = vdupq_n_f32(0.0f);
   }
-  std::size_t c = 0;
+  const std::size_t steps = n / kColumnStep;
+  if (steps != 0) {
+    if constexpr (kRows == 4) {
+      DotFourRows(steps, w, w + n, w + 2 * n, w + 3 * n, x, acc_a, acc_b);
+    } else if constexpr (kRows == 2) {
+      DotTwoRows(steps, w, w + n, x, acc_a, acc_b);
+    } else {
+      DotOneRow(steps, w, x, acc_a, acc_b);
+    }
+  }
+  std::size_t c = steps * kColumnStep;
   for (; c + 8 <= n; c += 8) {
     const float32x4_t xa = vld1q_f32(x + c);
     const float32x4_t xb = vld1q_f32(x + c + 4);
