@@ -279,7 +279,7 @@ sweep() {
       per_inference "$work/mlp.frugal" --method eigen; eigen=$per
     fi
     per_inference "$work/mlp.frugal" --method auto; auto=$per
-    kernels=$(sed -e 's/f32_gemv_4x__neonfma/dense/g; s/f32_csrmv__neonfma/CSR/g; s/,/, /g' <<<"$kernels")
+    kernels=$(sed -e 's/f32_gemv_[0-9a-z_]*/dense/g; s/f32_csrmv_[0-9a-z_]*/CSR/g; s/,/, /g' <<<"$kernels")
     fastest=$dense
     [[ "$eigen" == "–" ]] || fastest=$(smaller "$dense" "$eigen")
     echo "| $percent | $kernels | $auto | $csr | $dense | $eigen | $(ratio "$auto" "$fastest") | $(ratio "$csr" "$fastest") |"

@@ -15,9 +15,9 @@ bool AlwaysAvailable() { return true; }
 bool HasAvx2Fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #endif
 
-// Crossover densities for ExecutionMode::kAuto: a CSR layer runs with the CSR variant
-// when stored values / (rows x cols) is at most its csr_max_density, else dense with the
-// dense variant of the same ISA. Measured with
+// Crossover densities for ExecutionMode::kAuto: a CSR layer runs dense with the dense
+// variant of the same ISA when stored values / (rows x cols) is above its csr_max_density.
+// Measured with
 //   frugal_kernels_benchmark --benchmark_min_time=0.2 --benchmark_repetitions=3
 // on an AMD EPYC (Zen 3), 2 shared vCPUs, release build, medians of CPU time:
 //   AVX2, 64x784:    gemv 2.54 us; csrmv 4.67 us at 80% zeros, 2.30 us at 90% (0.46 ns
@@ -26,14 +26,10 @@ bool HasAvx2Fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_suppo
 //   scalar, 64x784:  gemv 5.78 us; csrmv 8.76 us at 80% zeros, 2.84 us at 90%: 0.15.
 //   scalar, 300x784: gemv 37.7 us; csrmv 34.4 us at 80% zeros, 68.9 us at 50%: 0.23.
 // Each constant is at or below the smallest of its crossovers, so kAuto errs toward dense.
-// NOTE: CSR pays a fixed cost per row, so on small layers (64x64 with AVX2) it loses to
-// dense even at 98% zeros; a single density per ISA does not capture that.
+// Below it, the per-row cost in ns_per_row decides (see DenseIsFaster), which moves the
+// crossover of layers with few columns lower.
 constexpr float kAvx2CsrMaxDensity = 0.10f;
 constexpr float kScalarCsrMaxDensity = 0.15f;
-// NOTE: an estimate, not measured: qemu cannot time NEON. 4-wide NEON gains less over
-// scalar than 8-wide AVX2, so the true crossover likely lies between the AVX2 and scalar
-// figures; the lower one keeps kAuto on the dense side.
-constexpr float kNeonFmaCsrMaxDensity = kAvx2CsrMaxDensity;
 
 // Nanoseconds per weight for ExecutionMode::kAuto's per-call choice on CSC layers. CPU
 // times from one run of
@@ -53,10 +49,42 @@ constexpr float kScalarGemvNs = 0.115f;
 constexpr float kScalarCsrmvNs = 0.58f;
 constexpr float kScalarCscmvNs = 0.90f;
 constexpr float kScalarCscmvColumnNs = 8.0f;
-// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, as
-// kNeonFmaCsrMaxDensity does, which favours the dense and CSR forms over CSC on ARM.
-constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
+
+// Fixed cost of a CSR row on top of its values, in units of the CSR kernel's cost per
+// value. The dense kernels' per-row cost is small enough to leave at 0. Fitted on the CPU
+// times of
+//   frugal_kernels_benchmark --benchmark_min_time=0.1 --benchmark_repetitions=3
+//       --benchmark_filter='(gemv|csrmv.*zeros:(80|90|95|98)%)'
+// on the same machine, heavily loaded (wall times 2x to 5x CPU). AVX2, 64x64: gemv 88 ns,
+// csrmv 74 ns at 98% zeros (82 values) and 95 ns at 95% (205 values). That is 0.145 ns
+// per value and about 1 ns per row, or 6.7 values. 10x64 gives 5.6 values per row,
+// 64x784 2.0 and 300x784 2.5. Taking 6 makes 64-column layers cross near density 0.04,
+// between the measured 95% and 98% zeros, and leaves 784-column layers at
+// kAvx2CsrMaxDensity. Scalar: 2.4 values per row on 64x64 and 10x64, 0 on 64x784, and 2
+// is taken. With its cost ratio of 0.198 every layer above still crosses at
+// kScalarCsrMaxDensity.
+constexpr float kAvx2CsrmvRowNs = 6.0f * kAvx2CsrmvNs;
+constexpr float kScalarCsrmvRowNs = 2.0f * kScalarCsrmvNs;
+
+// NEON figures are instruction counts, because qemu cannot time NEON. They come from
+//   bench/count-instructions.sh --sweep --sizes 784-64 (and 64-64) --inferences 10
+// under qemu-aarch64, scaled so that the CSR kernel's cost per value equals the AVX2
+// figure. Against f32_gemv_8x__aarch64_neonfma on 64x784, CSR costs 3.84 instructions
+// per value (85% to 95% zeros) and crosses dense at 4029 values. On 64x64 it costs 3.75
+// per value and crosses at 19 values. Both fit a dense cost of 0.087 CSR values per cell
+// and a row cost of 5.3 values, and the density cap is the limit 0.087 for many columns.
+// NOTE: instruction counts, not times. CSR's indexed loads of x cost more cycles per
+// instruction than dense streaming loads on in-order cores (Cortex-A53), so the true
+// crossovers are likely lower still.
+constexpr float kNeonFmaCsrMaxDensity = 0.087f;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
+constexpr float kNeonFmaGemvNs = 0.087f * kNeonFmaCsrmvNs;
+constexpr float kNeonFmaCsrmvRowNs = 5.3f * kNeonFmaCsrmvNs;
+// The 4x kernel, which 32-bit ARM runs, executes about twice the instructions per cell.
+// Before the 8x kernel existed, the same script put its crossover with CSR near density
+// 0.17 on 64x784, which is 0.177 values per cell with the row cost above.
+// NOTE: counted on AArch64 only, because no 32-bit ARM code was counted.
+constexpr float kNeonFmaGemv4xNs = 0.177f * kNeonFmaCsrmvNs;
 
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
@@ -64,19 +92,25 @@ constexpr KernelVariant kVariants[] = {
     {"f32_gemv_4x__avx2", Isa::kAvx2, WeightEncoding::kDense, &f32_gemv_4x__avx2, nullptr, nullptr, &HasAvx2Fma,
      0.0f, kAvx2GemvNs},
     {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
-     kAvx2CsrMaxDensity, kAvx2CsrmvNs},
+     kAvx2CsrMaxDensity, kAvx2CsrmvNs, 0.0f, kAvx2CsrmvRowNs},
+#endif
+#if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
+    // Listed before the 4x kernel, because it executes about half the instructions per
+    // multiply-add (see its file).
+    {"f32_gemv_8x__aarch64_neonfma", Isa::kNeonFma, WeightEncoding::kDense, &f32_gemv_8x__aarch64_neonfma, nullptr,
+     nullptr, &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
 #endif
 #if defined(FRUGAL_KERNELS_NEONFMA)
     // Every CPU that runs this build has NEON: the toolchain's flags enabled it everywhere.
     {"f32_gemv_4x__neonfma", Isa::kNeonFma, WeightEncoding::kDense, &f32_gemv_4x__neonfma, nullptr, nullptr,
-     &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
+     &AlwaysAvailable, 0.0f, kNeonFmaGemv4xNs},
     {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
-     &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs},
+     &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs, 0.0f, kNeonFmaCsrmvRowNs},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
     {"f32_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsr, nullptr, &f32_csrmv__scalar, nullptr, &AlwaysAvailable,
-     kScalarCsrMaxDensity, kScalarCsrmvNs},
+     kScalarCsrMaxDensity, kScalarCsrmvNs, 0.0f, kScalarCsrmvRowNs},
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
@@ -85,6 +119,16 @@ constexpr KernelVariant kVariants[] = {
 }  // namespace
 
 std::span<const KernelVariant> KernelVariants() { return kVariants; }
+
+bool DenseIsFaster(std::uint32_t rows, std::uint32_t cols, std::uint64_t stored_values, const KernelVariant& csr,
+                   const KernelVariant& dense) {
+  const double cells = static_cast<double>(rows) * cols;
+  if (cells == 0.0) return false;
+  if (static_cast<double>(stored_values) / cells > csr.csr_max_density) return true;
+  const double csr_ns = static_cast<double>(stored_values) * csr.ns_per_weight + static_cast<double>(rows) * csr.ns_per_row;
+  const double dense_ns = cells * dense.ns_per_weight + static_cast<double>(rows) * dense.ns_per_row;
+  return csr_ns >= dense_ns;
+}
 
 const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only) {
   const KernelVariant* scalar = nullptr;

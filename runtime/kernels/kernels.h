@@ -60,10 +60,22 @@ struct KernelVariant {
   // CSC variants only: estimated nanoseconds per non-zero input on top of its weights,
   // mostly the mispredicted exit of the loop over its column. 0 on other variants.
   float ns_per_column = 0.0f;
+  // Dense and CSR variants: estimated nanoseconds per output row on top of ns_per_weight
+  // (row setup, reduction of the accumulators, bias, store). It makes small layers cross
+  // from dense to CSR at a lower density than large ones. 0 on CSC variants.
+  float ns_per_row = 0.0f;
 };
 
 // Every variant compiled into this build, best first within each encoding.
 std::span<const KernelVariant> KernelVariants();
+
+// Whether ExecutionMode::kAuto runs a CSR layer of rows x cols with stored_values values
+// dense with `dense` rather than as CSR with `csr`. It does when the density is above
+// csr.csr_max_density. It also does when the estimated CSR time (ns_per_weight per stored
+// value plus ns_per_row per row) is at least the estimated dense time (ns_per_weight per
+// cell plus ns_per_row per row). An empty layer (rows x cols = 0) stays CSR.
+bool DenseIsFaster(std::uint32_t rows, std::uint32_t cols, std::uint64_t stored_values, const KernelVariant& csr,
+                   const KernelVariant& dense);
 
 // The first variant for `encoding` that the running CPU supports, or the scalar variant
 // when `scalar_only` is set. Always succeeds, because the scalar variants are always
@@ -93,5 +105,9 @@ void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w
 void f32_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr,
                         const std::uint32_t* col_idx, const float* values, const float* x,
                         const float* bias, bool relu, float* y);
+
+// Compiled only when FRUGAL_KERNELS_AARCH64_NEONFMA is defined (AArch64 builds with NEON).
+void f32_gemv_8x__aarch64_neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
+                                  const float* x, const float* bias, bool relu, float* y);
 
 }  // namespace frugal::kernels

@@ -194,15 +194,15 @@ bool ExpectScalarKernels(bool scalar_kernels_only) {
   return scalar_kernels_only || (environment != nullptr && std::string_view(environment) == "1");
 }
 
-// The kernel kAuto should pick for layer `i`, from its stored density and the crossover
-// on the CSR variant that the interpreter selects.
+// The kernel kAuto should pick for layer `i`, from its size, its stored values and the
+// cost estimates of the CSR and dense variants that the interpreter selects.
 std::string_view ExpectedAutoKernel(const Model& model, std::size_t i, bool scalar_only) {
   const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
   const kernels::KernelVariant& csr = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
   const LayerInfo& info = model.layer(i);
   if (info.encoding == WeightEncoding::kDense) return dense.name;
-  const double density = static_cast<double>(info.stored_values) / (static_cast<double>(info.output_size) * info.input_size);
-  return density <= csr.csr_max_density ? csr.name : dense.name;
+  return kernels::DenseIsFaster(info.output_size, info.input_size, info.stored_values, csr, dense) ? dense.name
+                                                                                                  : csr.name;
 }
 
 TEST_CASE("kAuto runs half-sparse CSR dense") {

@@ -26,11 +26,13 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // relative to the sum of |terms|, which bounds the rounding error of any order.
 constexpr double kRelativeTolerance = 1e-5;
 
-// Output rows and input columns below, at and above the SIMD kernels' row tile (4) and
-// column steps (4, 8 and 16). The odd tails 1, 2, 3, 5, 7 and the MNIST layer sizes 64,
-// 300 and 784 are in the sweep too.
-const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 64, 300};
-const std::uint32_t kCols[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 784};
+// Output rows and input columns below, at and above the SIMD kernels' row tiles (4 and 8)
+// and column steps (4, 8 and 16), with every tail of 0 to 15 columns after one or more
+// 16-column steps. The odd tails 1, 2, 3, 5, 7 and the MNIST layer sizes 64, 300 and 784
+// are in the sweep too.
+const std::uint32_t kRows[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 23, 24, 25, 64, 300};
+const std::uint32_t kCols[] = {1,  2,  3,  5,  7,  8,  9,  15, 16, 17, 18, 19, 20, 21, 22, 23,
+                               24, 25, 27, 28, 29, 31, 32, 33, 36, 47, 48, 64, 100, 784};
 // 0 is fully dense, 0.5 half-sparse, 1 an all-zero layer (nnz = 0 in CSR, every row empty).
 const double kZeroFractions[] = {0.0, 0.5, 0.9, 1.0};
 // Fractions of inputs that are exactly zero, which the CSC kernels skip column by column:
@@ -171,6 +173,10 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
 #if defined(FRUGAL_KERNELS_NEONFMA)
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemv ran");
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON csrmv ran");
+#endif
+#if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
+  CHECK_MESSAGE(tested_names.find(" f32_gemv_8x__aarch64_neonfma") != std::string::npos,
+                "the AArch64 kernels were compiled, but f32_gemv_8x__aarch64_neonfma did not run");
 #endif
 #if defined(FRUGAL_KERNELS_AVX2)
   if (CpuHasAvx2Fma()) {
@@ -321,6 +327,58 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense, /*scalar_only=*/true).name) == "f32_gemv__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr, /*scalar_only=*/true).name) == "f32_csrmv__scalar");
+}
+
+// The smallest number of stored values at which kAuto runs a rows x cols layer dense.
+std::uint64_t DenseFromValues(std::uint32_t rows, std::uint32_t cols, const kernels::KernelVariant& csr,
+                              const kernels::KernelVariant& dense) {
+  const std::uint64_t cells = std::uint64_t{rows} * cols;
+  for (std::uint64_t values = 0; values <= cells; ++values) {
+    if (kernels::DenseIsFaster(rows, cols, values, csr, dense)) return values;
+  }
+  return cells + 1;
+}
+
+TEST_CASE("kAuto cost model crosses once per shape") {
+  for (const bool scalar_only : {false, true}) {
+    CAPTURE(scalar_only);
+    const kernels::KernelVariant& csr = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
+    const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+    const std::string csr_name = csr.name;
+    const std::string dense_name = dense.name;
+    CAPTURE(csr_name);
+    CAPTURE(dense_name);
+    CHECK(csr.ns_per_row >= 0.0f);
+    CHECK(dense.ns_per_row >= 0.0f);
+    CHECK_FALSE(kernels::DenseIsFaster(0, 784, 0, csr, dense));
+    CHECK_FALSE(kernels::DenseIsFaster(64, 0, 0, csr, dense));
+
+    // The layers of 784-64-64-10: dense from some count on, and CSR below it.
+    struct Shape {
+      std::uint32_t rows;
+      std::uint32_t cols;
+    };
+    std::uint64_t crossover[3] = {};
+    const Shape shapes[] = {{64, 784}, {64, 64}, {10, 64}};
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto [rows, cols] = shapes[i];
+      CAPTURE(rows);
+      CAPTURE(cols);
+      const std::uint64_t cells = std::uint64_t{rows} * cols;
+      crossover[i] = DenseFromValues(rows, cols, csr, dense);
+      CHECK(crossover[i] <= cells);
+      CHECK(static_cast<double>(crossover[i] - 1) / static_cast<double>(cells) <= csr.csr_max_density);
+      for (std::uint64_t values = crossover[i]; values <= cells; values += 97) {
+        CHECK_MESSAGE(kernels::DenseIsFaster(rows, cols, values, csr, dense), "values " << values);
+      }
+      CHECK(kernels::DenseIsFaster(rows, cols, cells, csr, dense));
+    }
+    // A row costs CSR more than dense, so a 64-column layer crosses at a lower density
+    // than a 784-column one, give or take the rounding to whole values.
+    CHECK(static_cast<double>(crossover[1] - 1) / (64 * 64) <= static_cast<double>(crossover[0]) / (64 * 784));
+    // Empty rows are the cheapest CSR layer there is.
+    CHECK_FALSE(kernels::DenseIsFaster(64, 784, 0, csr, dense));
+  }
 }
 
 TEST_CASE("dispatch picks the first available variant") {
