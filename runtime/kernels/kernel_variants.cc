@@ -58,6 +58,12 @@ constexpr float kScalarCscmvColumnNs = 8.0f;
 constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
 
+// Crossover densities for int8 CSR layers, against the int8 dense variant of the same ISA.
+// TODO: measure; these start from the float figures above.
+constexpr float kAvx2QCsrMaxDensity = kAvx2CsrMaxDensity;
+constexpr float kScalarQCsrMaxDensity = kScalarCsrMaxDensity;
+constexpr float kNeonFmaQCsrMaxDensity = kNeonFmaCsrMaxDensity;
+
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
 #if defined(FRUGAL_KERNELS_AVX2)
@@ -65,6 +71,10 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kAvx2GemvNs},
     {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
      kAvx2CsrMaxDensity, kAvx2CsrmvNs},
+    {"f32_qc8w_gemv_4x__avx2", Isa::kAvx2, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr, &HasAvx2Fma, 0.0f,
+     kAvx2GemvNs, 0.0f, &f32_qc8w_gemv_4x__avx2, nullptr},
+    {"f32_qc8w_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2QCsrMaxDensity, kAvx2CsrmvNs, 0.0f, nullptr, &f32_qc8w_csrmv__avx2},
 #endif
 #if defined(FRUGAL_KERNELS_NEONFMA)
     // Every CPU that runs this build has NEON: the toolchain's flags enabled it everywhere.
@@ -72,6 +82,10 @@ constexpr KernelVariant kVariants[] = {
      &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
     {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
      &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs},
+    {"f32_qc8w_gemv_4x__neonfma", Isa::kNeonFma, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, 0.0f, kNeonFmaGemvNs, 0.0f, &f32_qc8w_gemv_4x__neonfma, nullptr},
+    {"f32_qc8w_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, kNeonFmaQCsrMaxDensity, kNeonFmaCsrmvNs, 0.0f, nullptr, &f32_qc8w_csrmv__neonfma},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
@@ -80,6 +94,10 @@ constexpr KernelVariant kVariants[] = {
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
+    {"f32_qc8w_gemv__scalar", Isa::kScalar, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     0.0f, kScalarGemvNs, 0.0f, &f32_qc8w_gemv__scalar, nullptr},
+    {"f32_qc8w_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarQCsrMaxDensity, kScalarCsrmvNs, 0.0f, nullptr, &f32_qc8w_csrmv__scalar},
 };
 
 }  // namespace
