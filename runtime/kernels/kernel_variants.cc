@@ -59,10 +59,25 @@ constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
 
 // Crossover densities for int8 CSR layers, against the int8 dense variant of the same ISA.
-// TODO: measure; these start from the float figures above.
-constexpr float kAvx2QCsrMaxDensity = kAvx2CsrMaxDensity;
-constexpr float kScalarQCsrMaxDensity = kScalarCsrMaxDensity;
-constexpr float kNeonFmaQCsrMaxDensity = kNeonFmaCsrMaxDensity;
+// Measured with
+//   frugal_kernels_benchmark --benchmark_filter='(gemv|csrmv).*/(64x784|300x784|64x64)'
+//     --benchmark_min_time=0.2 --benchmark_repetitions=3
+// on the machine above while other jobs loaded it, medians of CPU time:
+//   AVX2, 64x784:    qc8w gemv 1.25 us; qc8w csrmv 1.14 us at 90% zeros (0.23 ns per
+//                    stored value), so the two meet at density 0.11.
+//   AVX2, 300x784:   qc8w gemv 6.11 us; qc8w csrmv 5.31 us at 90% zeros (0.23 ns): 0.115.
+//   AVX2, 64x64:     qc8w gemv 121 ns; qc8w csrmv 118 ns at 90% zeros: 0.10.
+//   scalar, 64x784:  qc8w gemv 5.48 us; qc8w csrmv 1.65 us at 90% zeros (0.33 ns): 0.31.
+//   scalar, 300x784: qc8w gemv 25.6 us; qc8w csrmv 18.8 us at 80% zeros (0.40 ns): 0.28.
+// The int8 CSR kernels cost about as much per stored value as the float ones, and the
+// AVX2 int8 dense kernel about as much per cell as the float one, so the AVX2 crossover
+// stays at 0.10. The scalar int8 dense kernel is 1.6x slower than the float one on
+// SSE2 (no single-instruction int8 widening), which moves its crossover up to 0.25.
+constexpr float kAvx2QCsrMaxDensity = 0.10f;
+constexpr float kScalarQCsrMaxDensity = 0.25f;
+// NOTE: an estimate, not measured: qemu cannot time NEON. It takes the AVX2 figure, as
+// kNeonFmaCsrMaxDensity does.
+constexpr float kNeonFmaQCsrMaxDensity = kAvx2QCsrMaxDensity;
 
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
