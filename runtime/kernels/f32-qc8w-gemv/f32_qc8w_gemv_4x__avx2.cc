@@ -5,13 +5,14 @@
 // Tile: 4 rows per pass, 16 columns per step, as in f32_gemv_4x__avx2. Each group of 8
 // weights is one sign-extending load (vpmovsxbd) and one conversion (vcvtdq2ps) before
 // its FMA, so the kernel reads a quarter of the float kernel's weight bytes for two more
-// instructions per 8 weights. The last 0 to 7 columns of a row are copied into a zeroed
-// 8-byte buffer before their load, so the kernel never reads past w, x or bias.
+// instructions per 8 weights. The last 0 to 7 columns run in scalar code, so the kernel
+// never reads past w, x or bias. (Copying them into a zeroed 8-byte buffer for one more
+// vector step compiled to a memcpy call per row, which made a 61 x 36 layer take 4x as
+// long as the float kernel.)
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/kernels.h"
 
@@ -20,24 +21,9 @@ namespace {
 
 constexpr std::size_t kRowTile = 4;
 
-// Entries [8 - n, 16 - n) form a mask with the first n lanes set, for n in [0, 8].
-alignas(32) constexpr std::int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                     0,  0,  0,  0,  0,  0,  0,  0};
-
-inline __m256i TailMask(std::size_t remainder) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&kMaskTable[8 - remainder]));
-}
-
 // Converts the 8 int8 values at w to 8 floats.
 inline __m256 Load8(const std::int8_t* w) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w))));
-}
-
-// Converts the first `count` (< 8) int8 values at w to floats; the other lanes are 0.
-inline __m256 LoadTail(const std::int8_t* w, std::size_t count) {
-  std::int8_t buffer[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::memcpy(buffer, w, count);
-  return Load8(buffer);
 }
 
 inline float ReduceAdd(__m256 v) {
@@ -63,8 +49,6 @@ void QGemvAvx2(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, con
   const std::size_t n = cols;
   const std::size_t cols_16 = n - n % 16;
   const std::size_t cols_8 = n - n % 8;
-  const std::size_t remainder = n % 8;
-  const __m256i tail_mask = TailMask(remainder);
 
   std::size_t r = 0;
   for (; r + kRowTile <= rows; r += kRowTile) {
@@ -91,7 +75,7 @@ void QGemvAvx2(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, con
       acc3b = _mm256_fmadd_ps(Load8(w3 + c + 8), xb, acc3b);
     }
 
-    // Tail: one block of 8 columns, then 0 to 7 columns.
+    // Tail: one block of 8 columns, then 0 to 7 scalar columns.
     if (cols_8 > cols_16) {
       const __m256 xa = _mm256_loadu_ps(x + cols_16);
       acc0a = _mm256_fmadd_ps(Load8(w0 + cols_16), xa, acc0a);
@@ -99,16 +83,17 @@ void QGemvAvx2(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, con
       acc2a = _mm256_fmadd_ps(Load8(w2 + cols_16), xa, acc2a);
       acc3a = _mm256_fmadd_ps(Load8(w3 + cols_16), xa, acc3a);
     }
-    if (remainder != 0) {
-      const __m256 xb = _mm256_maskload_ps(x + cols_8, tail_mask);
-      acc0b = _mm256_fmadd_ps(LoadTail(w0 + cols_8, remainder), xb, acc0b);
-      acc1b = _mm256_fmadd_ps(LoadTail(w1 + cols_8, remainder), xb, acc1b);
-      acc2b = _mm256_fmadd_ps(LoadTail(w2 + cols_8, remainder), xb, acc2b);
-      acc3b = _mm256_fmadd_ps(LoadTail(w3 + cols_8, remainder), xb, acc3b);
+    alignas(16) float tail[kRowTile] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (std::size_t c = cols_8; c < n; ++c) {
+      tail[0] += static_cast<float>(w0[c]) * x[c];
+      tail[1] += static_cast<float>(w1[c]) * x[c];
+      tail[2] += static_cast<float>(w2[c]) * x[c];
+      tail[3] += static_cast<float>(w3[c]) * x[c];
     }
 
-    const __m128 sums = ReduceAdd4(_mm256_add_ps(acc0a, acc0b), _mm256_add_ps(acc1a, acc1b),
-                                   _mm256_add_ps(acc2a, acc2b), _mm256_add_ps(acc3a, acc3b));
+    __m128 sums = ReduceAdd4(_mm256_add_ps(acc0a, acc0b), _mm256_add_ps(acc1a, acc1b),
+                             _mm256_add_ps(acc2a, acc2b), _mm256_add_ps(acc3a, acc3b));
+    sums = _mm_add_ps(sums, _mm_load_ps(tail));
     __m128 out = _mm_fmadd_ps(sums, _mm_loadu_ps(scales + r), _mm_loadu_ps(bias + r));
     if constexpr (kRelu) out = _mm_max_ps(out, _mm_setzero_ps());
     _mm_storeu_ps(y + r, out);
@@ -125,10 +110,9 @@ void QGemvAvx2(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, con
       acc_b = _mm256_fmadd_ps(Load8(row + c + 8), _mm256_loadu_ps(x + c + 8), acc_b);
     }
     if (cols_8 > cols_16) acc_a = _mm256_fmadd_ps(Load8(row + c), _mm256_loadu_ps(x + c), acc_a);
-    if (remainder != 0) {
-      acc_b = _mm256_fmadd_ps(LoadTail(row + cols_8, remainder), _mm256_maskload_ps(x + cols_8, tail_mask), acc_b);
-    }
-    float sum = ReduceAdd(_mm256_add_ps(acc_a, acc_b)) * scales[r] + bias[r];
+    float sum = ReduceAdd(_mm256_add_ps(acc_a, acc_b));
+    for (c = cols_8; c < n; ++c) sum += static_cast<float>(row[c]) * x[c];
+    sum = sum * scales[r] + bias[r];
     if constexpr (kRelu) sum = sum > 0.0f ? sum : 0.0f;
     y[r] = sum;
   }
