@@ -53,8 +53,9 @@ Options:
                         and "csc" is rejected, because CSC has no int8 form.
   --quantize TYPE       Stores weight values as TYPE: "int8" (one float scale per
                         row, values in [-127, 127], format version 4) or "float32".
-                        Per layer: NAME=TYPE[,NAME=TYPE...], which overrides a global
-                        TYPE given in an earlier --quantize. Default: float32.
+                        Per layer: NAME=TYPE[,NAME=TYPE...]; repeat --quantize to
+                        combine both, and a per-layer TYPE overrides the global one.
+                        Default: float32.
   --calibration-images FILE
                         IDX images (MNIST format, optionally gzip-compressed) on which
                         "auto" measures each layer's zero inputs; the first 1000 are
