@@ -3,7 +3,7 @@
 //   frugal_files_benchmark --images=t10k-images-idx3-ubyte a.frugal b.frugal [benchmark flags]
 // Each file runs in ExecutionMode kAuto and kAsStored. Every timed run copies the next of
 // kImageCount images (scaled by the file's input_scale) into the interpreter's input and
-// invokes it; the copy alone is timed as method "input_copy", so it can be subtracted.
+// invokes it. The copy alone is timed as "input_copy", so that it can be subtracted.
 // Benchmark names are file:<name>/mode:<mode>.
 #include <benchmark/benchmark.h>
 

@@ -296,7 +296,9 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
   // Each version is written only when the file needs it, so older runtimes read the rest.
-  const std::uint32_t new_table_version = any_int8 ? kInt8FormatVersion : any_csc ? kCscFormatVersion : 0;
+  std::uint32_t new_table_version = 0;
+  if (any_csc) new_table_version = kCscFormatVersion;
+  if (any_int8) new_table_version = kInt8FormatVersion;
   if (checkpoint.input_indices.empty()) {
     const std::uint32_t version = new_table_version != 0 ? new_table_version : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));

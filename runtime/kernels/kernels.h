@@ -37,10 +37,11 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
 // + c] * x[c]) + bias[r]. Values are in [-127, 127] (the loader rejects -128). Reads
 // w[0, rows * cols), scales and bias [0, rows) and x[0, cols); writes y[0, rows) and
 // nothing else. y must not alias x.
-// Error bound: every kernel converts each weight to float exactly and accumulates the
-// products in float, then multiplies by the scale once, so it has the float kernels'
-// bound on the dequantized weights scales[r] * w: within 1e-5 of the sum of |terms|
-// (|bias| plus every |scale * w * x|) for rows of up to about 100,000 terms.
+// Error bound: every kernel converts each weight to float exactly, accumulates the
+// products in float and multiplies by the scale once. So its error is that of a float
+// kernel on the dequantized weights scales[r] * w: at most about (cols + 2) * 2^-24
+// times the sum of |terms| (|bias| plus every |scales[r] * w * x|). The tests check
+// 1e-5 of that sum, as for the float kernels.
 using QGemvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
                          const float* x, const float* bias, bool relu, float* y);
 

@@ -124,7 +124,7 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
 // CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and get a second form.
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
-  // Int8 layers stay int8; RunsInt8Expanded decides for them.
+  // Int8 layers stay int8, and RunsInt8Expanded decides for them.
   if (layer.info.encoding == WeightEncoding::kDenseInt8 || layer.info.encoding == WeightEncoding::kCsrInt8) {
     return false;
   }
@@ -135,8 +135,8 @@ bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const ke
 }
 
 // Whether an int8 CSR layer runs expanded to dense int8: always in kDense, never in
-// kAsStored, and in kAuto when its density is above the crossover of the int8 CSR kernel
-// `qcsr`, which was measured against the int8 dense kernel of the same ISA.
+// kAsStored, and in kAuto when its density is above the crossover of `qcsr`. That
+// crossover was measured against the int8 dense kernel of the same ISA.
 bool RunsInt8Expanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& qcsr) {
   if (layer.info.encoding != WeightEncoding::kCsrInt8) return false;
   if (mode == ExecutionMode::kDense) return true;

@@ -24,7 +24,7 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Version 3 adds CscWeights and makes input_indices optional.
 constexpr std::uint32_t kCscFormatVersion = 3;
-// Version 4 adds DenseInt8Weights and CsrInt8Weights; input_indices stays optional.
+// Version 4 adds DenseInt8Weights and CsrInt8Weights. input_indices stays optional.
 constexpr std::uint32_t kInt8FormatVersion = 4;
 constexpr std::uint32_t kLatestFormatVersion = kInt8FormatVersion;
 
@@ -235,7 +235,7 @@ Status CheckCsc(const Reporter& report, const fb::CscWeights& weights, LayerView
   return Status::Ok();
 }
 
-// Symmetric quantization maps weights to [-127, 127]; -128 has no positive counterpart.
+// Symmetric quantization maps weights to [-127, 127], because -128 has no positive counterpart.
 constexpr int kInt8Max = 127;
 
 // Checks the per-row scales of an int8 layer: output_size finite values >= 0.
@@ -312,7 +312,7 @@ Status CheckDenseInt8(const Reporter& report, const fb::DenseInt8Weights& weight
   return Status::Ok();
 }
 
-// The CSR invariants are those of CsrWeights; only the values and scales differ.
+// The CSR invariants are those of CsrWeights. Only the values and scales differ.
 Status CheckCsrInt8(const Reporter& report, const fb::CsrInt8Weights& weights, LayerView* layer) {
   const std::uint32_t rows = layer->info.output_size;
   const std::uint32_t cols = layer->info.input_size;

@@ -1,6 +1,6 @@
-// Int8 quantization on real MNIST: a model trained with the demo recipe, converted once
-// with float32 weights and once with int8 weights, classifies all 10,000 test images
-// through the runtime, and the int8 accuracy stays within 0.3 points of the float one.
+// Int8 quantization on real MNIST. A model trained with the demo recipe is converted
+// once with float32 weights and once with int8 weights, and both classify all 10,000
+// test images through the runtime. The int8 accuracy must stay within 0.3 points.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace converter = frugal::converter;
 namespace trainer = frugal::trainer;
 
-// The largest accuracy loss that int8 weights may cost, in percentage points.
+// The largest difference between the int8 and float32 accuracies, in percentage points.
 constexpr double kMaxAccuracyLossPoints = 0.3;
 // The first 50,000 training images, as frugal-train uses by default (the last 10,000
 // are its validation set).

@@ -592,6 +592,7 @@ TEST_CASE("loader rejects int8 weights") {
                   "layer 0 (fc1): weights_type = CsrInt8Weights needs format_version = 4, but the file has "
                   "format_version = 3");
   }
+
   SUBCASE("dense int8 in format 1") {
     TestModel model = Int8Model();
     model.format_version = 1;
@@ -599,48 +600,56 @@ TEST_CASE("loader rejects int8 weights") {
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): weights_type = DenseInt8Weights needs format_version = 4");
   }
+
   SUBCASE("dense values length") {
     TestModel model = Int8Model();
     model.layers[1].int8_values.pop_back();
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.values has 5 values, expected output_size x input_size = 6");
   }
+
   SUBCASE("dense value -128") {
     TestModel model = Int8Model();
     model.layers[1].int8_values[4] = -128;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.values[4] = -128 (row 1) is out of range [-127, 127]");
   }
+
   SUBCASE("dense scales missing") {
     TestModel model = Int8Model();
     model.layers[1].omit_scales = true;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.scales is missing; expected output_size = 2 values");
   }
+
   SUBCASE("dense scales length") {
     TestModel model = Int8Model();
     model.layers[1].scales.push_back(1.0f);
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.scales has 3 values, expected output_size = 2");
   }
+
   SUBCASE("negative scale") {
     TestModel model = Int8Model();
     model.layers[1].scales[1] = -0.5f;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.scales[1] = -0.5 must be finite and at least 0");
   }
+
   SUBCASE("NaN scale") {
     TestModel model = Int8Model();
     model.layers[0].scales[2] = kNaN;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.scales[2] = nan must be finite and at least 0");
   }
+
   SUBCASE("infinite scale") {
     TestModel model = Int8Model();
     model.layers[1].scales[0] = kInf;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.scales[0] = inf must be finite and at least 0");
   }
+
   SUBCASE("non-zero value under a zero scale") {
     TestModel model = Int8Model();
     model.layers[1].scales[0] = 0.0f;
@@ -648,30 +657,35 @@ TEST_CASE("loader rejects int8 weights") {
                   "layer 1 (fc2): DenseInt8Weights.values[0] = 42 (row 0) is not 0, but scales[0] = 0; a row "
                   "with scale 0 must have every value 0");
   }
+
   SUBCASE("CSR value -128") {
     TestModel model = Int8Model();
     model.layers[0].int8_values[3] = -128;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.values[3] = -128 (row 2) is out of range [-127, 127]");
   }
+
   SUBCASE("CSR non-zero value under a zero scale") {
     TestModel model = Int8Model();
     model.layers[0].scales[0] = 0.0f;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.values[0] = 64 (row 0) is not 0, but scales[0] = 0");
   }
+
   SUBCASE("CSR scales missing") {
     TestModel model = Int8Model();
     model.layers[0].omit_scales = true;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.scales is missing; expected output_size = 3 values");
   }
+
   SUBCASE("CSR column index equal to input size") {
     TestModel model = Int8Model();
     model.layers[0].col_idx = {0, 4, 1, 3};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.col_idx[1] = 4 (row 0) is out of range [0, 4)");
   }
+
   SUBCASE("CSR decreasing row pointers") {
     TestModel model = Int8Model();
     model.layers[0].row_ptr = {0, 2, 1, 4};
@@ -679,23 +693,27 @@ TEST_CASE("loader rejects int8 weights") {
                   "layer 0 (fc1): CsrInt8Weights.row_ptr[2] = 1 is less than row_ptr[1] = 2; row pointers must "
                   "not decrease");
   }
+
   SUBCASE("CSR row_ptr ends before nnz") {
     TestModel model = Int8Model();
     model.layers[0].row_ptr = {0, 2, 2, 3};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.row_ptr[3] = 3 does not equal nnz = 4 (the length of col_idx)");
   }
+
   SUBCASE("CSR row_ptr[0] not 0") {
     TestModel model = Int8Model();
     model.layers[0].row_ptr = {1, 2, 2, 4};
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrInt8Weights.row_ptr[0] = 1, expected 0");
   }
+
   SUBCASE("CSR row_ptr length") {
     TestModel model = Int8Model();
     model.layers[0].row_ptr = {0, 2, 4};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.row_ptr has 3 entries, expected output_size + 1 = 4");
   }
+
   SUBCASE("CSR duplicate columns") {
     TestModel model = Int8Model();
     model.layers[0].col_idx = {0, 2, 3, 3};
@@ -703,6 +721,7 @@ TEST_CASE("loader rejects int8 weights") {
                   "layer 0 (fc1): CsrInt8Weights.col_idx[3] = 3 (row 2) is not greater than col_idx[2] = 3; "
                   "columns within a row must be strictly increasing");
   }
+
   SUBCASE("CSR values length") {
     TestModel model = Int8Model();
     model.layers[0].int8_values.pop_back();

@@ -122,7 +122,7 @@ enum class ExecutionMode {
   // below that kernel's crossover density, and is expanded to dense int8 above it.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
-  // Every layer is expanded to dense at construction and run with dense kernels; int8
+  // Every layer is expanded to dense at construction and run with dense kernels. Int8
   // CSR layers become dense int8, with rows x cols bytes.
   kDense,
 };
