@@ -42,6 +42,9 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
 // kernel on the dequantized weights scales[r] * w: at most about (cols + 2) * 2^-24
 // times the sum of |terms| (|bias| plus every |scales[r] * w * x|). The tests check
 // 1e-5 of that sum, as for the float kernels.
+// NOTE: accumulating int8 x int16 products in int32 after quantizing x per call was
+// 1.4x to 1.7x faster in an AVX2 prototype (docs/benchmarks.md, "Int8 weights"), but it
+// needs a planned scratch buffer and a column limit, so it is not implemented.
 using QGemvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
                          const float* x, const float* bias, bool relu, float* y);
 
