@@ -36,6 +36,27 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
           layer.weights[std::size_t{row_idx[k]} * layer.cols + c] = values[k];
         }
       }
+    } else if (const fb::DenseInt8Weights* int8 = source->weights_as_DenseInt8Weights()) {
+      // Int8 layers are dequantized (scale * value), so the float baselines compute the
+      // same function as the int8 kernels, up to float rounding.
+      const auto& values = *int8->values();
+      const auto& scales = *int8->scales();
+      for (std::uint32_t r = 0; r < layer.rows; ++r) {
+        for (std::uint32_t c = 0; c < layer.cols; ++c) {
+          const std::size_t cell = std::size_t{r} * layer.cols + c;
+          layer.weights[cell] = scales[r] * static_cast<float>(values[static_cast<flatbuffers::uoffset_t>(cell)]);
+        }
+      }
+    } else if (const fb::CsrInt8Weights* csr_int8 = source->weights_as_CsrInt8Weights()) {
+      const auto& row_ptr = *csr_int8->row_ptr();
+      const auto& col_idx = *csr_int8->col_idx();
+      const auto& values = *csr_int8->values();
+      const auto& scales = *csr_int8->scales();
+      for (std::uint32_t r = 0; r < layer.rows; ++r) {
+        for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+          layer.weights[std::size_t{r} * layer.cols + col_idx[k]] = scales[r] * static_cast<float>(values[k]);
+        }
+      }
     }
     layers.push_back(std::move(layer));
   }

@@ -13,7 +13,8 @@ struct DenseLayer {
   std::uint32_t rows = 0;  // output_size
   std::uint32_t cols = 0;  // input_size
   bool relu = false;
-  std::vector<float> weights;  // rows x cols, row-major, CSR layers expanded with zeros
+  // rows x cols, row-major: sparse layers expanded with zeros, int8 layers dequantized
+  std::vector<float> weights;
   std::vector<float> bias;     // rows values
 };
 

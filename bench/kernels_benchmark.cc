@@ -2,9 +2,12 @@
 // MNIST MLPs, 784-64-64-10 and 784-300-100-10, at several fractions of zero weights.
 // A dense kernel's cost does not depend on the zeros, so it runs once per shape. The CSR
 // kernels run at every fraction, which shows where CSR overtakes dense. The CSC kernels
-// also run at several fractions of zero inputs, which they skip.
+// also run at several fractions of zero inputs, which they skip. The int8 kernels run on
+// the same weights quantized per row, dense once per shape and CSR at every fraction.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -33,7 +36,32 @@ struct Operands {
   std::vector<float> values;
   std::vector<std::uint32_t> col_ptr, row_idx;
   std::vector<float> csc_values;
+  // The weights quantized per row to int8 (scale = max |w| / 127): row-major values for
+  // the dense int8 kernels, and the CSR values in the order of `values`.
+  std::vector<std::int8_t> dense_int8;
+  std::vector<std::int8_t> csr_int8;
+  std::vector<float> scales;
 };
+
+// Fills the int8 fields of `op` from op.dense and the CSR arrays.
+void QuantizeOperands(Shape shape, Operands& op) {
+  op.dense_int8.resize(op.dense.size());
+  op.scales.assign(shape.rows, 0.0f);
+  for (std::uint32_t r = 0; r < shape.rows; ++r) {
+    const float* row = op.dense.data() + std::size_t{r} * shape.cols;
+    float max_abs = 0.0f;
+    for (std::uint32_t c = 0; c < shape.cols; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+    const float scale = max_abs / 127.0f;
+    op.scales[r] = scale;
+    for (std::uint32_t c = 0; c < shape.cols; ++c) {
+      const float q = scale == 0.0f ? 0.0f : std::nearbyint(row[c] / scale);
+      op.dense_int8[std::size_t{r} * shape.cols + c] = static_cast<std::int8_t>(q);
+    }
+    for (std::uint32_t k = op.row_ptr[r]; k < op.row_ptr[r + 1]; ++k) {
+      op.csr_int8.push_back(op.dense_int8[std::size_t{r} * shape.cols + op.col_idx[k]]);
+    }
+  }
+}
 
 // Each weight is zero with probability zero_percent / 100, independently. L1-trained
 // layers spread their zeros less evenly, with some rows much denser than others.
@@ -71,6 +99,7 @@ Operands MakeOperands(Shape shape, int zero_percent) {
     }
     op.col_ptr.push_back(static_cast<std::uint32_t>(op.row_idx.size()));
   }
+  QuantizeOperands(shape, op);
   return op;
 }
 
@@ -93,6 +122,28 @@ void RunCsrmv(benchmark::State& state, frugal::kernels::CsrmvFn csrmv, Shape sha
     benchmark::ClobberMemory();
   }
   state.counters["nnz"] = static_cast<double>(op.values.size());
+}
+
+void RunQGemv(benchmark::State& state, frugal::kernels::QGemvFn qgemv, Shape shape) {
+  Operands op = MakeOperands(shape, 0);
+  for (auto _ : state) {
+    qgemv(shape.rows, shape.cols, op.dense_int8.data(), op.scales.data(), op.x.data(), op.bias.data(), true,
+          op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["weights"] = static_cast<double>(op.dense_int8.size());
+}
+
+void RunQCsrmv(benchmark::State& state, frugal::kernels::QCsrmvFn qcsrmv, Shape shape, int zero_percent) {
+  Operands op = MakeOperands(shape, zero_percent);
+  for (auto _ : state) {
+    qcsrmv(shape.rows, op.row_ptr.data(), op.col_idx.data(), op.csr_int8.data(), op.scales.data(), op.x.data(),
+           op.bias.data(), true, op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["nnz"] = static_cast<double>(op.csr_int8.size());
 }
 
 // The counter active_weights is the CSC kernel's work: the stored values in the columns
@@ -132,10 +183,18 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark((variant.name + dims).c_str(), RunGemv, variant.gemv, shape);
         continue;
       }
+      if (variant.encoding == frugal::WeightEncoding::kDenseInt8) {
+        benchmark::RegisterBenchmark((variant.name + dims).c_str(), RunQGemv, variant.qgemv, shape);
+        continue;
+      }
       for (int zero_percent : kZeroPercents) {
         const std::string name = variant.name + dims + "/zeros:" + std::to_string(zero_percent) + "%";
         if (variant.encoding == frugal::WeightEncoding::kCsr) {
           benchmark::RegisterBenchmark(name.c_str(), RunCsrmv, variant.csrmv, shape, zero_percent);
+          continue;
+        }
+        if (variant.encoding == frugal::WeightEncoding::kCsrInt8) {
+          benchmark::RegisterBenchmark(name.c_str(), RunQCsrmv, variant.qcsrmv, shape, zero_percent);
           continue;
         }
         for (int input_zero_percent : kInputZeroPercents) {

@@ -6,6 +6,8 @@
 //   fuzz_make_seeds CORPUS_DIR
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -53,7 +55,18 @@ struct SeedLayer {
   bool csr;
   std::vector<float> weights;  // row-major outputs x inputs
   bool csc = false;            // stored as CscWeights, which needs format version 3
+  bool int8 = false;           // quantized per row to CsrInt8Weights or DenseInt8Weights (version 4)
 };
+
+// Symmetric per-row int8: scale = max |w| / 127, values rounded half to even.
+void QuantizeRow(const float* row, std::uint32_t cols, std::vector<std::int8_t>* values, float* scale) {
+  float max_abs = 0.0f;
+  for (std::uint32_t c = 0; c < cols; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+  *scale = max_abs / 127.0f;
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    values->push_back(static_cast<std::int8_t>(*scale == 0.0f ? 0.0f : std::nearbyint(row[c] / *scale)));
+  }
+}
 
 Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, const char* identifier) {
   flatbuffers::FlatBufferBuilder builder;
@@ -62,7 +75,32 @@ Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, co
     const SeedLayer& layer = layers[i];
     flatbuffers::Offset<void> weights;
     frugal::fb::Weights type;
-    if (layer.csc) {
+    if (layer.int8) {
+      std::vector<std::int8_t> dense;
+      std::vector<float> scales(layer.outputs);
+      for (std::uint32_t r = 0; r < layer.outputs; ++r) {
+        QuantizeRow(layer.weights.data() + std::size_t{r} * layer.inputs, layer.inputs, &dense, &scales[r]);
+      }
+      if (layer.csr) {
+        std::vector<std::uint32_t> row_ptr{0};
+        std::vector<std::uint32_t> col_idx;
+        std::vector<std::int8_t> values;
+        for (std::uint32_t r = 0; r < layer.outputs; ++r) {
+          for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+            const std::int8_t q = dense[std::size_t{r} * layer.inputs + c];
+            if (q == 0) continue;
+            col_idx.push_back(c);
+            values.push_back(q);
+          }
+          row_ptr.push_back(static_cast<std::uint32_t>(col_idx.size()));
+        }
+        weights = frugal::fb::CreateCsrInt8WeightsDirect(builder, &row_ptr, &col_idx, &values, &scales).Union();
+        type = frugal::fb::Weights::CsrInt8Weights;
+      } else {
+        weights = frugal::fb::CreateDenseInt8WeightsDirect(builder, &dense, &scales).Union();
+        type = frugal::fb::Weights::DenseInt8Weights;
+      }
+    } else if (layer.csc) {
       std::vector<std::uint32_t> col_ptr{0};
       std::vector<std::uint32_t> row_idx;
       std::vector<float> values;
@@ -139,6 +177,17 @@ void WriteModelSeeds(const fs::path& folder) {
   Write(folder / "csc_mlp.version2.frugal", BuildModel(csc_mlp, 2, "FRGL"));
   Write(folder / "csc_no_nonzeros.frugal",
         BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), /*csc=*/true}}, 3, "FRGL"));
+  // Int8: a CSR int8 layer with an all-zero row (scale 0) feeding a dense int8 layer, the
+  // same model in a version 3 file (rejected), and a dense int8 layer with a zero row.
+  std::vector<float> int8_first = Pattern(6, 8, 3);
+  for (std::uint32_t c = 0; c < 8; ++c) int8_first[2 * 8 + c] = 0.0f;
+  std::vector<SeedLayer> int8_mlp = {{8, 6, true, true, int8_first}, {6, 3, false, false, Pattern(3, 6, 0)}};
+  for (SeedLayer& layer : int8_mlp) layer.int8 = true;
+  WriteWithVariants(folder, "int8_mlp.frugal", BuildModel(int8_mlp, 4, "FRGL"));
+  Write(folder / "int8_mlp.version3.frugal", BuildModel(int8_mlp, 3, "FRGL"));
+  SeedLayer int8_dense = {4, 3, false, false, empty_rows};
+  int8_dense.int8 = true;
+  Write(folder / "int8_dense_zero_rows.frugal", BuildModel({int8_dense}, 4, "FRGL"));
   Write(folder / "three_layers.frugal",
         BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
                     {4, 2, false, true, Pattern(2, 4, 5)}},

@@ -1,5 +1,6 @@
 // Turns a validated checkpoint into a .frugal FlatBuffer: threshold pruning, per-layer
-// dense, CSR or CSC encoding, metadata, and a final check by the runtime's own loader.
+// dense, CSR or CSC encoding, optional int8 quantization, metadata, and a final check by
+// the runtime's own loader.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -31,6 +32,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Written only when a layer is stored as CscWeights, with or without input_indices.
 constexpr std::uint32_t kCscFormatVersion = 3;
+// Written only when a layer is stored as DenseInt8Weights or CsrInt8Weights.
+constexpr std::uint32_t kInt8FormatVersion = 4;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
@@ -40,9 +43,40 @@ constexpr std::uint64_t kMaxPayloadBytes = (std::uint64_t{1} << 31) - (std::uint
 struct PreparedLayer {
   const Layer* layer = nullptr;
   const std::vector<float>& weights() const { return layer->weights; }
-  std::uint64_t nonzeros = 0;
+  std::uint64_t nonzeros = 0;  // after quantization for int8 layers
   Encoding encoding = Encoding::kDense;
+  WeightType weight_type = WeightType::kFloat32;
+  QuantizedMatrix quantized;  // int8 layers only
+  std::uint64_t rounded_to_zero = 0;
 };
+
+WeightType LayerWeightType(const Layer& layer, const ConvertOptions& options) {
+  const auto it = options.layer_weight_type.find(layer.name);
+  return it != options.layer_weight_type.end() ? it->second : options.weight_type;
+}
+
+// Rejects weight types the converter cannot write: a per-layer type for a layer the
+// model does not have, and int8 with --encoding csc, which has no int8 form.
+void CheckWeightTypes(const Checkpoint& model, const ConvertOptions& options) {
+  for (const auto& [name, type] : options.layer_weight_type) {
+    const bool found = std::any_of(model.layers.begin(), model.layers.end(),
+                                   [&wanted = name](const Layer& layer) { return layer.name == wanted; });
+    if (!found) {
+      std::string listed;
+      for (const Layer& layer : model.layers) listed += (listed.empty() ? "" : ", ") + layer.name;
+      throw ConvertError("quantize names layer " + name + ", which the model does not have (layers: " + listed +
+                         ")");
+    }
+  }
+  if (options.encoding != EncodingPolicy::kCsc) return;
+  for (const Layer& layer : model.layers) {
+    if (LayerWeightType(layer, options) == WeightType::kInt8) {
+      throw ConvertError("layer " + layer.name +
+                         ": encoding csc cannot store int8 weights, because there is no int8 CSC encoding; use "
+                         "encoding auto, dense or csr with int8, or keep the layer float32");
+    }
+  }
+}
 
 void CheckDensity(double density, const std::string& where) {
   if (!(density > 0.0 && density <= 1.0)) {
@@ -161,12 +195,26 @@ PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
   prepared.layer = &layer;
   prepared.nonzeros = static_cast<std::uint64_t>(
       std::count_if(layer.weights.begin(), layer.weights.end(), [](float w) { return w != 0.0f; }));
+  prepared.weight_type = LayerWeightType(layer, options);
+  if (prepared.weight_type == WeightType::kInt8) {
+    prepared.quantized = QuantizeRows(layer.weights, layer.output_size, layer.input_size);
+    const std::uint64_t float_nonzeros = prepared.nonzeros;
+    prepared.nonzeros = static_cast<std::uint64_t>(std::count_if(
+        prepared.quantized.values.begin(), prepared.quantized.values.end(), [](std::int8_t q) { return q != 0; }));
+    prepared.rounded_to_zero = float_nonzeros - prepared.nonzeros;
+    prepared.encoding = ChooseInt8Encoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
+    return prepared;
+  }
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
                                      csc_work_fraction);
   return prepared;
 }
 
-std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros) {
+std::uint64_t EncodedBytes(Encoding encoding, WeightType type, std::uint32_t rows, std::uint32_t cols,
+                           std::uint64_t nonzeros) {
+  if (type == WeightType::kInt8) {
+    return encoding == Encoding::kCsr ? CsrInt8WeightBytes(rows, nonzeros) : DenseInt8WeightBytes(rows, cols);
+  }
   switch (encoding) {
     case Encoding::kCsr:
       return CsrWeightBytes(rows, nonzeros);
@@ -180,7 +228,8 @@ std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t 
 
 std::uint64_t WeightBytes(const PreparedLayer& prepared) {
   const Layer& layer = *prepared.layer;
-  return EncodedBytes(prepared.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
+  return EncodedBytes(prepared.encoding, prepared.weight_type, layer.output_size, layer.input_size,
+                      prepared.nonzeros);
 }
 
 fb::Activation ToSchema(Activation activation) {
@@ -194,12 +243,29 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   flatbuffers::FlatBufferBuilder builder(1024);
   std::vector<flatbuffers::Offset<fb::FullyConnected>> layer_offsets;
   bool any_csc = false;
+  bool any_int8 = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
     flatbuffers::Offset<void> weights;
     fb::Weights weights_type;
-    if (prepared.encoding == Encoding::kCsr && !all_dense) {
+    const bool int8 = prepared.weight_type == WeightType::kInt8 && !all_dense;
+    if (int8 && prepared.encoding == Encoding::kCsr) {
+      const CsrInt8Matrix csr = PackCsrInt8(prepared.quantized, layer.output_size, layer.input_size);
+      const auto row_ptr = builder.CreateVector(csr.row_ptr);
+      const auto col_idx = builder.CreateVector(csr.col_idx);
+      const auto values = builder.CreateVector(csr.values);
+      const auto scales = builder.CreateVector(csr.scales);
+      weights = fb::CreateCsrInt8Weights(builder, row_ptr, col_idx, values, scales).Union();
+      weights_type = fb::Weights::CsrInt8Weights;
+      any_int8 = true;
+    } else if (int8) {
+      const auto values = builder.CreateVector(prepared.quantized.values);
+      const auto scales = builder.CreateVector(prepared.quantized.scales);
+      weights = fb::CreateDenseInt8Weights(builder, values, scales).Union();
+      weights_type = fb::Weights::DenseInt8Weights;
+      any_int8 = true;
+    } else if (prepared.encoding == Encoding::kCsr && !all_dense) {
       const CsrMatrix csr = PackCsr(prepared.weights(), layer.output_size, layer.input_size);
       const auto row_ptr = builder.CreateVector(csr.row_ptr);
       const auto col_idx = builder.CreateVector(csr.col_idx);
@@ -229,11 +295,15 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto description_offset = builder.CreateString(description);
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
+  // Each version is written only when the file needs it, so older runtimes read the rest.
+  std::uint32_t new_table_version = 0;
+  if (any_csc) new_table_version = kCscFormatVersion;
+  if (any_int8) new_table_version = kInt8FormatVersion;
   if (checkpoint.input_indices.empty()) {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kFormatVersion;
+    const std::uint32_t version = new_table_version != 0 ? new_table_version : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
   } else {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kGatherFormatVersion;
+    const std::uint32_t version = new_table_version != 0 ? new_table_version : kGatherFormatVersion;
     const auto indices = builder.CreateVector(checkpoint.input_indices);
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata, indices,
                                                    checkpoint.input_size));
@@ -284,9 +354,13 @@ bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, st
   const Layer& first = model.layers.front();
   const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
-  const Encoding full_encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size,
-                                                gathered.nonzeros, csc_work_fraction);
-  const std::uint64_t full_bytes = EncodedBytes(full_encoding, first.output_size, model.input_size, gathered.nonzeros);
+  const Encoding full_encoding =
+      gathered.weight_type == WeightType::kInt8
+          ? ChooseInt8Encoding(options.encoding, first.output_size, model.input_size, gathered.nonzeros)
+          : ChooseEncoding(options.encoding, first.output_size, model.input_size, gathered.nonzeros,
+                           csc_work_fraction);
+  const std::uint64_t full_bytes =
+      EncodedBytes(full_encoding, gathered.weight_type, first.output_size, model.input_size, gathered.nonzeros);
   return gathered_bytes < full_bytes;
 }
 
@@ -317,6 +391,45 @@ const char* EncodingName(Encoding encoding) {
       break;
   }
   return "dense";
+}
+
+const char* WeightTypeName(WeightType type) { return type == WeightType::kInt8 ? "int8" : "f32"; }
+
+QuantizedMatrix QuantizeRows(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  QuantizedMatrix quantized;
+  quantized.values.resize(std::size_t{rows} * cols, 0);
+  quantized.scales.resize(rows, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = weights.data() + r * cols;
+    float max_abs = 0.0f;
+    for (std::uint32_t c = 0; c < cols; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+    if (max_abs == 0.0f) continue;
+    const float scale = max_abs / 127.0f;
+    quantized.scales[r] = scale;
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      // The clamp only guards against rounding of row[c] / scale just past 127.
+      const float q = std::clamp(std::nearbyint(row[c] / scale), -127.0f, 127.0f);
+      quantized.values[r * cols + c] = static_cast<std::int8_t>(q);
+    }
+  }
+  return quantized;
+}
+
+CsrInt8Matrix PackCsrInt8(const QuantizedMatrix& quantized, std::uint32_t rows, std::uint32_t cols) {
+  CsrInt8Matrix csr;
+  csr.scales = quantized.scales;
+  csr.row_ptr.reserve(std::size_t{rows} + 1);
+  csr.row_ptr.push_back(0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::int8_t* row = quantized.values.data() + r * cols;
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      if (row[c] == 0) continue;
+      csr.col_idx.push_back(c);
+      csr.values.push_back(row[c]);
+    }
+    csr.row_ptr.push_back(static_cast<std::uint32_t>(csr.values.size()));
+  }
+  return csr;
 }
 
 CsrMatrix PackCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
@@ -363,6 +476,29 @@ std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros) {
   return (std::uint64_t{cols} + 1) * sizeof(std::uint32_t) + nonzeros * (sizeof(std::uint32_t) + sizeof(float));
 }
 
+std::uint64_t DenseInt8WeightBytes(std::uint32_t rows, std::uint32_t cols) {
+  return std::uint64_t{rows} * cols + std::uint64_t{rows} * sizeof(float);
+}
+
+std::uint64_t CsrInt8WeightBytes(std::uint32_t rows, std::uint64_t nonzeros) {
+  return (std::uint64_t{rows} + 1) * sizeof(std::uint32_t) + std::uint64_t{rows} * sizeof(float) +
+         nonzeros * (sizeof(std::uint32_t) + sizeof(std::int8_t));
+}
+
+Encoding ChooseInt8Encoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros) {
+  switch (policy) {
+    case EncodingPolicy::kDense:
+      return Encoding::kDense;
+    case EncodingPolicy::kCsr:
+      return Encoding::kCsr;
+    case EncodingPolicy::kCsc:
+      throw ConvertError("encoding csc cannot store int8 weights, because there is no int8 CSC encoding");
+    case EncodingPolicy::kAuto:
+      break;
+  }
+  return CsrInt8WeightBytes(rows, nonzeros) < DenseInt8WeightBytes(rows, cols) ? Encoding::kCsr : Encoding::kDense;
+}
+
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros,
                         std::optional<double> csc_work_fraction) {
   switch (policy) {
@@ -386,6 +522,7 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   }
   if (checkpoint.layers.empty()) throw ConvertError(output_name + ": the checkpoint has no layers");
 
+  CheckWeightTypes(checkpoint, options);
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
   Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
@@ -413,7 +550,10 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   conversion.buffer = BuildBuffer(model, layers, description, /*all_dense=*/false);
   conversion.dense_file_bytes = BuildBuffer(model, layers, description, /*all_dense=*/true).size();
   std::vector<PreparedLayer> unshrunk;
-  for (const Layer& layer : pruned.layers) unshrunk.push_back(Prepare(layer, options));
+  ConvertOptions float_options = options;
+  float_options.weight_type = WeightType::kFloat32;
+  float_options.layer_weight_type.clear();
+  for (const Layer& layer : pruned.layers) unshrunk.push_back(Prepare(layer, float_options));
   conversion.original_dense_file_bytes = BuildBuffer(pruned, unshrunk, description, /*all_dense=*/true).size();
   CheckWithRuntime(conversion.buffer, layers, output_name);
 
@@ -422,8 +562,14 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
     const Layer& layer = *layers[i].layer;
     conversion.layers.push_back({layer.name, before.output_size, before.input_size, layer.output_size,
                                  layer.input_size, layers[i].nonzeros, layers[i].encoding,
+                                 layers[i].weight_type, layers[i].rounded_to_zero,
                                  WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float),
                                  std::nullopt, std::nullopt});
+    if (layers[i].rounded_to_zero > 0) {
+      conversion.warnings.push_back(output_name + ": layer " + std::to_string(i) + " (" + layer.name + "): " +
+                                    std::to_string(layers[i].rounded_to_zero) +
+                                    " non-zero weights are at most half their row's int8 step in magnitude and were stored as 0");
+    }
     if (!calibration.empty()) {
       conversion.layers.back().input_zero_fraction = calibration[i].input_zero_fraction;
       conversion.layers.back().csc_work_fraction = calibration[i].csc_work_fraction;
@@ -469,8 +615,8 @@ std::string FormatSummary(const Conversion& conversion) {
 
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %12s %8s\n", width, "layer", "before", "after",
-                "nonzeros", "density", "encoding", "bytes", "bytes/nz");
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %5s %12s %8s\n", width, "layer", "before", "after",
+                "nonzeros", "density", "encoding", "dtype", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
   std::uint64_t nonzeros = 0;
@@ -479,19 +625,20 @@ std::string FormatSummary(const Conversion& conversion) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
     const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
     const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
-    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, layer.name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %5s %12llu %8s\n", width, layer.name.c_str(),
                   before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
-                  EncodingName(layer.encoding), static_cast<unsigned long long>(layer.bytes),
+                  EncodingName(layer.encoding), WeightTypeName(layer.weight_type),
+                  static_cast<unsigned long long>(layer.bytes),
                   BytesPerNonzero(layer.bytes, layer.nonzeros).c_str());
     text += line;
     weights += count;
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, "total", "", "",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %5s %12llu %8s\n", width, "total", "", "",
                 static_cast<unsigned long long>(nonzeros),
-                Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "",
+                Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "", "",
                 static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
   text += line;
   std::snprintf(line, sizeof line, "inputs: %u, of which layer 0 reads %u\n", conversion.input_size,

@@ -48,7 +48,14 @@ Options:
                         --calibration-images shows that skipping zero inputs leaves
                         at most half of its nonzeros to multiply. "dense", "csr" and
                         "csc" force one encoding for every layer. CSC files need
-                        format version 3. Default: auto.
+                        format version 3. Default: auto. With int8 layers, "auto"
+                        picks dense int8 or CSR int8 (CSR below about 20% density)
+                        and "csc" is rejected, because CSC has no int8 form.
+  --quantize TYPE       Stores weight values as TYPE: "int8" (one float scale per
+                        row, values in [-127, 127], format version 4) or "float32".
+                        Per layer: NAME=TYPE[,NAME=TYPE...]; repeat --quantize to
+                        combine both, and a per-layer TYPE overrides the global one.
+                        Default: float32.
   --calibration-images FILE
                         IDX images (MNIST format, optionally gzip-compressed) on which
                         "auto" measures each layer's zero inputs; the first 1000 are
@@ -115,6 +122,39 @@ std::vector<std::string> Split(const std::string& text, char separator) {
     if (end == std::string::npos) return parts;
     begin = end + 1;
   }
+}
+
+// Parses "int8" or "float32" (also "f32").
+bool ParseWeightType(const std::string& text, frugal::converter::WeightType* type) {
+  if (text == "int8") {
+    *type = frugal::converter::WeightType::kInt8;
+  } else if (text == "float32" || text == "f32") {
+    *type = frugal::converter::WeightType::kFloat32;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A global type "int8" or a per-layer list "dense_1=int8,dense_3=float32".
+bool ParseQuantize(const std::string& text, frugal::converter::ConvertOptions* options) {
+  if (text.find('=') == std::string::npos) {
+    if (!ParseWeightType(text, &options->weight_type)) {
+      PrintError("--quantize: \"" + text + "\" is not int8, float32 or a NAME=TYPE list");
+      return false;
+    }
+    return true;
+  }
+  for (const std::string& entry : Split(text, ',')) {
+    const std::size_t equals = entry.find('=');
+    frugal::converter::WeightType type = frugal::converter::WeightType::kFloat32;
+    if (equals == std::string::npos || equals == 0 || !ParseWeightType(entry.substr(equals + 1), &type)) {
+      PrintError("--quantize: \"" + entry + "\" is not NAME=TYPE with TYPE int8 or float32");
+      return false;
+    }
+    options->layer_weight_type[entry.substr(0, equals)] = type;
+  }
+  return true;
 }
 
 // A global density "0.1" or a per-layer list "dense_1=0.05,dense_2=0.2".
@@ -199,6 +239,8 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
     }
   } else if (arg == "--calibration-images") {
     options->calibration_images = value;
+  } else if (arg == "--quantize") {
+    return ParseQuantize(value, &options->convert);
   } else if (value == "auto") {
     options->convert.encoding = EncodingPolicy::kAuto;
   } else if (value == "dense") {
@@ -218,7 +260,7 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
 int ParseArguments(int argc, char** argv, Options* options) {
   static const std::set<std::string_view> kTakesValue = {
       "-o", "--output", "--threshold", "--target-density", "--encoding", "--description",
-      "--layout", "--activations", "--input-scale", "--class-count", "--calibration-images"};
+      "--layout", "--activations", "--input-scale", "--class-count", "--calibration-images", "--quantize"};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {

@@ -86,6 +86,30 @@ constexpr float kNeonFmaCsrmvRowNs = 5.3f * kNeonFmaCsrmvNs;
 // NOTE: counted on AArch64 only, because no 32-bit ARM code was counted.
 constexpr float kNeonFmaGemv4xNs = 0.177f * kNeonFmaCsrmvNs;
 
+// Crossover densities for int8 CSR layers, against the int8 dense variant of the same ISA.
+// Measured with
+//   frugal_kernels_benchmark --benchmark_filter='(gemv|csrmv).*/(64x784|300x784|64x64)'
+//     --benchmark_min_time=0.2 --benchmark_repetitions=3
+// on the machine above while other jobs loaded it, medians of CPU time:
+//   AVX2, 64x784:    qc8w gemv 1.25 us; qc8w csrmv 1.14 us at 90% zeros (0.23 ns per
+//                    stored value), so the two meet at density 0.11.
+//   AVX2, 300x784:   qc8w gemv 6.11 us; qc8w csrmv 5.31 us at 90% zeros (0.23 ns): 0.115.
+//   AVX2, 64x64:     qc8w gemv 121 ns; qc8w csrmv 118 ns at 90% zeros: 0.10.
+//   scalar, 64x784:  qc8w gemv 5.48 us; qc8w csrmv 1.65 us at 90% zeros (0.33 ns): 0.31.
+//   scalar, 300x784: qc8w gemv 25.6 us; qc8w csrmv 18.8 us at 80% zeros (0.40 ns): 0.28.
+// The int8 CSR kernels cost about as much per stored value as the float ones, and the
+// AVX2 int8 dense kernel about as much per cell as the float one, so the AVX2 crossover
+// stays at 0.10. The scalar int8 dense kernel is 1.6x slower than the float one on
+// SSE2 (no single-instruction int8 widening), which moves its crossover up to 0.25.
+constexpr float kAvx2QCsrMaxDensity = 0.10f;
+constexpr float kScalarQCsrMaxDensity = 0.25f;
+// NOTE: an estimate, not measured: qemu cannot time NEON. It takes the AVX2 figure, as
+// kNeonFmaCsrMaxDensity does.
+constexpr float kNeonFmaQCsrMaxDensity = kAvx2QCsrMaxDensity;
+// NOTE: an estimate. The int8 NEON dense kernel widens and converts each value before its
+// fmla, so it is costed like the float 4x kernel rather than the 8x one.
+constexpr float kNeonFmaQGemvNs = kNeonFmaGemv4xNs;
+
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
 #if defined(FRUGAL_KERNELS_AVX2)
@@ -93,6 +117,10 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kAvx2GemvNs},
     {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
      kAvx2CsrMaxDensity, kAvx2CsrmvNs, 0.0f, kAvx2CsrmvRowNs},
+    {"f32_qc8w_gemv_4x__avx2", Isa::kAvx2, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr, &HasAvx2Fma, 0.0f,
+     kAvx2GemvNs, 0.0f, 0.0f, &f32_qc8w_gemv_4x__avx2, nullptr},
+    {"f32_qc8w_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2QCsrMaxDensity, kAvx2CsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__avx2},
 #endif
 #if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
     // Listed before the 4x kernel, because it executes about half the instructions per
@@ -106,6 +134,10 @@ constexpr KernelVariant kVariants[] = {
      &AlwaysAvailable, 0.0f, kNeonFmaGemv4xNs},
     {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
      &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs, 0.0f, kNeonFmaCsrmvRowNs},
+    {"f32_qc8w_gemv_4x__neonfma", Isa::kNeonFma, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, 0.0f, kNeonFmaQGemvNs, 0.0f, 0.0f, &f32_qc8w_gemv_4x__neonfma, nullptr},
+    {"f32_qc8w_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, kNeonFmaQCsrMaxDensity, kNeonFmaCsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__neonfma},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
@@ -114,6 +146,10 @@ constexpr KernelVariant kVariants[] = {
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
+    {"f32_qc8w_gemv__scalar", Isa::kScalar, WeightEncoding::kDenseInt8, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     0.0f, kScalarGemvNs, 0.0f, 0.0f, &f32_qc8w_gemv__scalar, nullptr},
+    {"f32_qc8w_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarQCsrMaxDensity, kScalarCsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__scalar},
 };
 
 }  // namespace

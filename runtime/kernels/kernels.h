@@ -32,6 +32,28 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
                          const std::uint32_t* row_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
+// Dense y = activation(scales ⊙ (Q x) + b) for int8 weights Q, row-major with `rows` rows
+// and `cols` columns, and one float scale per row: y[r] = scales[r] * sum_c(w[r * cols
+// + c] * x[c]) + bias[r]. Values are in [-127, 127] (the loader rejects -128). Reads
+// w[0, rows * cols), scales and bias [0, rows) and x[0, cols); writes y[0, rows) and
+// nothing else. y must not alias x.
+// Error bound: every kernel converts each weight to float exactly, accumulates the
+// products in float and multiplies by the scale once. So its error is that of a float
+// kernel on the dequantized weights scales[r] * w: at most about (cols + 2) * 2^-24
+// times the sum of |terms| (|bias| plus every |scales[r] * w * x|). The tests check
+// 1e-5 of that sum, as for the float kernels.
+// NOTE: accumulating int8 x int16 products in int32 after quantizing x per call was
+// 1.4x to 1.7x faster in an AVX2 prototype (docs/benchmarks.md, "Int8 weights"), but it
+// needs a planned scratch buffer and a column limit, so it is not implemented.
+using QGemvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
+                         const float* x, const float* bias, bool relu, float* y);
+
+// CSR y = activation(scales ⊙ (Q x) + b) for int8 values with one float scale per row:
+// the CsrmvFn contract with int8 values in [-127, 127], and the QGemvFn error bound.
+using QCsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                          const std::int8_t* values, const float* scales, const float* x, const float* bias,
+                          bool relu, float* y);
+
 // Instruction set a variant was compiled for.
 enum class Isa {
   kScalar,   // portable C++, compiled at the toolchain's baseline
@@ -39,7 +61,8 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv, csrmv and cscmv is set, matching `encoding`.
+// One compiled kernel. Exactly one of gemv, csrmv, cscmv, qgemv and qcsrmv is set,
+// matching `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
   Isa isa;
@@ -49,8 +72,8 @@ struct KernelVariant {
   CscmvFn cscmv;
   bool (*is_available)();  // whether the running CPU can execute this variant
   // CSR variants only: the density (stored values / (rows x cols)) at or below which this
-  // kernel is faster than the dense variant of the same ISA. ExecutionMode::kAuto expands
-  // layers above it to dense. 0 on dense and CSC variants.
+  // kernel is faster than the dense variant of the same ISA and dtype. ExecutionMode::kAuto
+  // expands layers above it to dense. 0 on dense and CSC variants.
   float csr_max_density;
   // Estimated nanoseconds per weight the kernel multiplies: per matrix cell for dense,
   // per stored value for CSR, per stored value in a non-zero input's column for CSC.
@@ -64,6 +87,8 @@ struct KernelVariant {
   // (row setup, reduction of the accumulators, bias, store). It makes small layers cross
   // from dense to CSR at a lower density than large ones. 0 on CSC variants.
   float ns_per_row = 0.0f;
+  QGemvFn qgemv = nullptr;    // kDenseInt8 variants only
+  QCsrmvFn qcsrmv = nullptr;  // kCsrInt8 variants only
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -92,12 +117,23 @@ void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32
                        const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
 
+void f32_qc8w_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
+                           const float* x, const float* bias, bool relu, float* y);
+void f32_qc8w_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                            const std::int8_t* values, const float* scales, const float* x, const float* bias,
+                            bool relu, float* y);
+
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
 void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                        const float* bias, bool relu, float* y);
 void f32_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr,
                      const std::uint32_t* col_idx, const float* values, const float* x,
                      const float* bias, bool relu, float* y);
+void f32_qc8w_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
+                            const float* x, const float* bias, bool relu, float* y);
+void f32_qc8w_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                          const std::int8_t* values, const float* scales, const float* x, const float* bias,
+                          bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
@@ -105,6 +141,11 @@ void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w
 void f32_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr,
                         const std::uint32_t* col_idx, const float* values, const float* x,
                         const float* bias, bool relu, float* y);
+void f32_qc8w_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
+                               const float* x, const float* bias, bool relu, float* y);
+void f32_qc8w_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                             const std::int8_t* values, const float* scales, const float* x, const float* bias,
+                             bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_AARCH64_NEONFMA is defined (AArch64 builds with NEON).
 void f32_gemv_8x__aarch64_neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,

@@ -48,4 +48,27 @@ void f32_cscmv(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_
   for (std::uint32_t r = 0; r < rows; ++r) y[r] = Activate(sums[r], relu);
 }
 
+void f32_qc8w_gemv(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales, const float* x,
+                   const float* bias, bool relu, float* y) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = 0.0;
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      sum += static_cast<double>(w[static_cast<std::size_t>(r) * cols + c]) * x[c];
+    }
+    y[r] = Activate(static_cast<double>(scales[r]) * sum + bias[r], relu);
+  }
+}
+
+void f32_qc8w_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                    const std::int8_t* values, const float* scales, const float* x, const float* bias, bool relu,
+                    float* y) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = 0.0;
+    for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+      sum += static_cast<double>(values[k]) * x[col_idx[k]];
+    }
+    y[r] = Activate(static_cast<double>(scales[r]) * sum + bias[r], relu);
+  }
+}
+
 }  // namespace frugal::kernels::reference

@@ -13,5 +13,11 @@ void f32_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint
                const float* values, const float* x, const float* bias, bool relu, float* y);
 void f32_cscmv(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr, const std::uint32_t* row_idx,
                const float* values, const float* x, const float* bias, bool relu, float* y);
+// Same contracts as QGemvFn and QCsrmvFn: y[r] = activation(scales[r] * sum(q * x) + bias[r]).
+void f32_qc8w_gemv(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales, const float* x,
+                   const float* bias, bool relu, float* y);
+void f32_qc8w_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+                    const std::int8_t* values, const float* scales, const float* x, const float* bias, bool relu,
+                    float* y);
 
 }  // namespace frugal::kernels::reference

@@ -32,9 +32,13 @@ struct PlannedLayer {
   const std::uint32_t* col_ptr = nullptr;
   const std::uint32_t* row_idx = nullptr;
   const float* csc_values = nullptr;
+  const std::int8_t* int8_values = nullptr;  // kDenseInt8 (rows x cols) or kCsrInt8 (nnz)
+  const float* scales = nullptr;              // output_size entries for both int8 encodings
   kernels::GemvFn gemv = nullptr;
   kernels::CsrmvFn csrmv = nullptr;
   kernels::CscmvFn cscmv = nullptr;
+  kernels::QGemvFn qgemv = nullptr;
+  kernels::QCsrmvFn qcsrmv = nullptr;
   const char* kernel_name = "";
   // CSC layers in kAuto only. The other form is kDense (dense_values and gemv) or kCsr
   // (the CSR arrays and csrmv). It runs when the CSC kernel's estimated time on the
@@ -143,10 +147,38 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr,
                   const kernels::KernelVariant& dense) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
+  // Int8 layers stay int8, and RunsInt8Expanded decides for them.
+  if (layer.info.encoding == WeightEncoding::kDenseInt8 || layer.info.encoding == WeightEncoding::kCsrInt8) {
+    return false;
+  }
   if (mode == ExecutionMode::kDense) return true;
   if (mode == ExecutionMode::kAsStored) return false;
   if (layer.info.encoding == WeightEncoding::kCsc) return false;
   return DenserThanCrossover(layer, csr, dense);
+}
+
+// Whether an int8 CSR layer runs expanded to dense int8: always in kDense, never in
+// kAsStored, and in kAuto when its density is above the crossover of `qcsr`. That
+// crossover was measured against the int8 dense kernel of the same ISA.
+bool RunsInt8Expanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& qcsr,
+                      const kernels::KernelVariant& qdense) {
+  if (layer.info.encoding != WeightEncoding::kCsrInt8) return false;
+  if (mode == ExecutionMode::kDense) return true;
+  if (mode == ExecutionMode::kAsStored) return false;
+  return DenserThanCrossover(layer, qcsr, qdense);
+}
+
+// Writes the int8 CSR rows of `layer` into a zero-filled row-major int8 matrix. The
+// scales stay per row, so the file's scales serve the dense copy too.
+std::vector<std::int8_t> ExpandInt8ToDense(const internal::LayerView& layer) {
+  const std::uint32_t cols = layer.info.input_size;
+  std::vector<std::int8_t> dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0);
+  for (std::uint32_t r = 0; r < layer.info.output_size; ++r) {
+    for (std::uint32_t k = layer.row_ptr[r]; k < layer.row_ptr[r + 1]; ++k) {
+      dense[static_cast<std::size_t>(r) * cols + layer.col_idx[k]] = layer.int8_values[k];
+    }
+  }
+  return dense;
 }
 
 // The CSC kernel's work on the current input: the non-zero inputs, and the stored
@@ -194,6 +226,7 @@ struct Interpreter::Impl {
   std::vector<float> pong;
   std::vector<DenseCopy> expanded_weights;  // dense copies of CSR and CSC layers run dense
   std::vector<OwnedCsr> csr_copies;                 // CSR forms of CSC layers in kAuto
+  std::vector<std::vector<std::int8_t>> expanded_int8;  // dense copies of int8 CSR layers run dense
   std::vector<PlannedLayer> layers;
 
   void PlanOtherForm(const internal::LayerView& view, const kernels::KernelVariant& csc,
@@ -258,6 +291,8 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
   // with the same scalar_only.
   const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsr, scalar_only);
   const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+  const kernels::KernelVariant& qcsr_kernel = kernels::SelectKernel(WeightEncoding::kCsrInt8, scalar_only);
+  const kernels::KernelVariant& qdense_kernel = kernels::SelectKernel(WeightEncoding::kDenseInt8, scalar_only);
   impl.layers.resize(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const internal::LayerView& view = views[i];
@@ -274,15 +309,24 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.col_ptr = view.col_ptr;
     layer.row_idx = view.row_idx;
     layer.csc_values = view.csc_values;
+    layer.int8_values = view.int8_values;
+    layer.scales = view.scales;
     if (RunsExpanded(view, options.mode, csr_kernel, dense_kernel)) {
       impl.expanded_weights.push_back(ExpandToDense(view));
       layer.encoding = WeightEncoding::kDense;
       layer.dense_values = impl.expanded_weights.back().data();
     }
+    if (RunsInt8Expanded(view, options.mode, qcsr_kernel, qdense_kernel)) {
+      impl.expanded_int8.push_back(ExpandInt8ToDense(view));
+      layer.encoding = WeightEncoding::kDenseInt8;
+      layer.int8_values = impl.expanded_int8.back().data();
+    }
     const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding, scalar_only);
     layer.gemv = kernel.gemv;
     layer.csrmv = kernel.csrmv;
     layer.cscmv = kernel.cscmv;
+    layer.qgemv = kernel.qgemv;
+    layer.qcsrmv = kernel.qcsrmv;
     layer.kernel_name = kernel.name;
     if (layer.encoding == WeightEncoding::kCsc && options.mode == ExecutionMode::kAuto) {
       impl.PlanOtherForm(view, kernel, csr_kernel, scalar_only, &layer);
@@ -317,6 +361,7 @@ std::size_t Interpreter::buffer_bytes() const {
   std::size_t floats = impl_->input.size() + impl_->gathered.size() + impl_->output.size() + impl_->ping.size() + impl_->pong.size();
   for (const DenseCopy& weights : impl_->expanded_weights) floats += weights.size();
   std::size_t bytes = floats * sizeof(float);
+  for (const std::vector<std::int8_t>& weights : impl_->expanded_int8) bytes += weights.size();
   for (const OwnedCsr& csr : impl_->csr_copies) {
     bytes += (csr.row_ptr.size() + csr.col_idx.size()) * sizeof(std::uint32_t) + csr.values.size() * sizeof(float);
   }
@@ -352,6 +397,14 @@ void Interpreter::InvokeLayer(std::size_t i) {
     case WeightEncoding::kCsc:
       layer.cscmv(layer.output_size, layer.input_size, layer.col_ptr, layer.row_idx, layer.csc_values, layer.x,
                   layer.bias, layer.relu, layer.y);
+      break;
+    case WeightEncoding::kDenseInt8:
+      layer.qgemv(layer.output_size, layer.input_size, layer.int8_values, layer.scales, layer.x, layer.bias,
+                  layer.relu, layer.y);
+      break;
+    case WeightEncoding::kCsrInt8:
+      layer.qcsrmv(layer.output_size, layer.row_ptr, layer.col_idx, layer.int8_values, layer.scales, layer.x,
+                   layer.bias, layer.relu, layer.y);
       break;
   }
 }

@@ -24,6 +24,9 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Version 3 adds CscWeights and makes input_indices optional.
 constexpr std::uint32_t kCscFormatVersion = 3;
+// Version 4 adds DenseInt8Weights and CsrInt8Weights. input_indices stays optional.
+constexpr std::uint32_t kInt8FormatVersion = 4;
+constexpr std::uint32_t kLatestFormatVersion = kInt8FormatVersion;
 
 // Bytes before the root table: the root offset and the 4-byte file identifier.
 constexpr std::size_t kHeaderBytes = 2 * sizeof(flatbuffers::uoffset_t);
@@ -232,6 +235,154 @@ Status CheckCsc(const Reporter& report, const fb::CscWeights& weights, LayerView
   return Status::Ok();
 }
 
+// Symmetric quantization maps weights to [-127, 127], because -128 has no positive counterpart.
+constexpr int kInt8Max = 127;
+
+// Checks the per-row scales of an int8 layer: output_size finite values >= 0.
+Status CheckScales(const Reporter& report, const char* table, const flatbuffers::Vector<float>* scales,
+                   std::uint32_t rows) {
+  const std::string field = std::string(table) + ".scales";
+  if (scales == nullptr) {
+    return report.Invalid(field + " is missing; expected output_size = " + std::to_string(rows) + " values");
+  }
+  if (scales->size() != rows) {
+    return report.Invalid(field + " has " + std::to_string(scales->size()) + " values, expected output_size = " +
+                          std::to_string(rows));
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    const float scale = scales->Get(r);
+    if (!std::isfinite(scale) || scale < 0.0f) {
+      return report.Invalid(field + "[" + std::to_string(r) + "] = " + FormatFloat(scale) +
+                            " must be finite and at least 0");
+    }
+  }
+  return Status::Ok();
+}
+
+// Checks that values[begin, end) of row `row` are in [-127, 127], and all 0 when the
+// row's scale is 0. Returns the count of values that are not 0 through *nonzeros.
+Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers::Vector<std::int8_t>& values,
+                    std::uint32_t begin, std::uint32_t end, std::uint32_t row, float scale,
+                    std::uint64_t* nonzeros) {
+  for (std::uint32_t k = begin; k < end; ++k) {
+    const int value = values.Get(k);
+    if (value < -kInt8Max) {
+      return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
+                            " (row " + std::to_string(row) + ") is out of range [-127, 127]");
+    }
+    if (value != 0 && scale == 0.0f) {
+      return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
+                            " (row " + std::to_string(row) + ") is not 0, but scales[" + std::to_string(row) +
+                            "] = 0; a row with scale 0 must have every value 0");
+    }
+    *nonzeros += value != 0;
+  }
+  return Status::Ok();
+}
+
+Status CheckDenseInt8(const Reporter& report, const fb::DenseInt8Weights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const auto* values = weights.values();
+  const std::uint64_t expected = std::uint64_t{rows} * cols;
+  if (values == nullptr) {
+    return report.Invalid("DenseInt8Weights.values is missing; expected output_size x input_size = " +
+                          std::to_string(expected) + " values");
+  }
+  if (values->size() != expected) {
+    return report.Invalid("DenseInt8Weights.values has " + std::to_string(values->size()) +
+                          " values, expected output_size x input_size = " + std::to_string(expected));
+  }
+  const auto* scales = weights.scales();
+  if (Status status = CheckScales(report, "DenseInt8Weights", scales, rows); !status.ok()) return status;
+  std::uint64_t nonzeros = 0;
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    if (Status status = CheckInt8Row(report, "DenseInt8Weights", *values, r * cols, (r + 1) * cols, r,
+                                     scales->Get(r), &nonzeros);
+        !status.ok()) {
+      return status;
+    }
+  }
+
+  layer->info.encoding = WeightEncoding::kDenseInt8;
+  layer->info.stored_values = values->size();
+  layer->info.nonzeros = nonzeros;
+  layer->int8_values = values->data();
+  layer->scales = scales->data();
+  return Status::Ok();
+}
+
+// The CSR invariants are those of CsrWeights. Only the values and scales differ.
+Status CheckCsrInt8(const Reporter& report, const fb::CsrInt8Weights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const auto* row_ptr = weights.row_ptr();
+  const auto* col_idx = weights.col_idx();
+  const auto* values = weights.values();
+  if (row_ptr == nullptr) return report.Invalid("CsrInt8Weights.row_ptr is missing");
+  if (col_idx == nullptr) return report.Invalid("CsrInt8Weights.col_idx is missing");
+  if (values == nullptr) return report.Invalid("CsrInt8Weights.values is missing");
+
+  const std::uint64_t expected_row_ptr = std::uint64_t{rows} + 1;
+  if (row_ptr->size() != expected_row_ptr) {
+    return report.Invalid("CsrInt8Weights.row_ptr has " + std::to_string(row_ptr->size()) +
+                          " entries, expected output_size + 1 = " + std::to_string(expected_row_ptr));
+  }
+  const std::uint32_t nnz = col_idx->size();
+  if (values->size() != nnz) {
+    return report.Invalid("CsrInt8Weights.values has " + std::to_string(values->size()) +
+                          " values, expected nnz = " + std::to_string(nnz) + " (the length of col_idx)");
+  }
+  const auto* scales = weights.scales();
+  if (Status status = CheckScales(report, "CsrInt8Weights", scales, rows); !status.ok()) return status;
+  if (row_ptr->Get(0) != 0) {
+    return report.Invalid("CsrInt8Weights.row_ptr[0] = " + std::to_string(row_ptr->Get(0)) + ", expected 0");
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    if (row_ptr->Get(r + 1) < row_ptr->Get(r)) {
+      return report.Invalid("CsrInt8Weights.row_ptr[" + std::to_string(r + 1) + "] = " +
+                            std::to_string(row_ptr->Get(r + 1)) + " is less than row_ptr[" + std::to_string(r) +
+                            "] = " + std::to_string(row_ptr->Get(r)) + "; row pointers must not decrease");
+    }
+  }
+  // Checked before any row is walked, so that row_ptr never indexes past col_idx.
+  if (row_ptr->Get(rows) != nnz) {
+    return report.Invalid("CsrInt8Weights.row_ptr[" + std::to_string(rows) + "] = " +
+                          std::to_string(row_ptr->Get(rows)) + " does not equal nnz = " + std::to_string(nnz) +
+                          " (the length of col_idx)");
+  }
+  std::uint64_t nonzeros = 0;
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    for (std::uint32_t k = row_ptr->Get(r); k < row_ptr->Get(r + 1); ++k) {
+      const std::uint32_t col = col_idx->Get(k);
+      if (col >= cols) {
+        return report.Invalid("CsrInt8Weights.col_idx[" + std::to_string(k) + "] = " + std::to_string(col) +
+                              " (row " + std::to_string(r) + ") is out of range [0, " + std::to_string(cols) + ")");
+      }
+      if (k > row_ptr->Get(r) && col <= col_idx->Get(k - 1)) {
+        return report.Invalid("CsrInt8Weights.col_idx[" + std::to_string(k) + "] = " + std::to_string(col) +
+                              " (row " + std::to_string(r) + ") is not greater than col_idx[" + std::to_string(k - 1) +
+                              "] = " + std::to_string(col_idx->Get(k - 1)) +
+                              "; columns within a row must be strictly increasing");
+      }
+    }
+    if (Status status = CheckInt8Row(report, "CsrInt8Weights", *values, row_ptr->Get(r), row_ptr->Get(r + 1), r,
+                                     scales->Get(r), &nonzeros);
+        !status.ok()) {
+      return status;
+    }
+  }
+
+  layer->info.encoding = WeightEncoding::kCsrInt8;
+  layer->info.stored_values = nnz;
+  layer->info.nonzeros = nonzeros;
+  layer->row_ptr = row_ptr->data();
+  layer->col_idx = col_idx->data();
+  layer->int8_values = values->data();
+  layer->scales = scales->data();
+  return Status::Ok();
+}
+
 Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uint32_t expected_input,
                   std::size_t index, std::uint32_t format_version, LayerView* layer) {
   LayerInfo& info = layer->info;
@@ -287,11 +438,25 @@ Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uin
       }
       if (fc.weights() == nullptr) return report.Invalid("weights is missing");
       return CheckCsc(report, *fc.weights_as_CscWeights(), layer);
+    case fb::Weights::DenseInt8Weights:
+    case fb::Weights::CsrInt8Weights: {
+      const bool dense = fc.weights_type() == fb::Weights::DenseInt8Weights;
+      if (format_version < kInt8FormatVersion) {
+        return report.Invalid(std::string("weights_type = ") + (dense ? "DenseInt8Weights" : "CsrInt8Weights") +
+                              " needs format_version = 4, but the file has format_version = " +
+                              std::to_string(format_version));
+      }
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      if (dense) return CheckDenseInt8(report, *fc.weights_as_DenseInt8Weights(), layer);
+      return CheckCsrInt8(report, *fc.weights_as_CsrInt8Weights(), layer);
+    }
     case fb::Weights::NONE:
-      return report.Invalid("weights is missing; expected DenseWeights, CsrWeights or CscWeights");
+      return report.Invalid(
+          "weights is missing; expected DenseWeights, CsrWeights, CscWeights, DenseInt8Weights or CsrInt8Weights");
     default:
       return report.Invalid("weights_type = " + std::to_string(static_cast<int>(fc.weights_type())) +
-                            " is not a known encoding (DenseWeights = 1, CsrWeights = 2, CscWeights = 3)");
+                            " is not a known encoding (DenseWeights = 1, CsrWeights = 2, CscWeights = 3, "
+                            "DenseInt8Weights = 6, CsrInt8Weights = 7)");
   }
 }
 
@@ -325,8 +490,8 @@ Status CheckStructure(const std::uint8_t* data, std::size_t size, std::string_vi
   return Status::Ok();
 }
 
-// Checks the input gather against layer 0: required in format 2, optional in format 3,
-// absent in format 1.
+// Checks the input gather against layer 0: required in format 2, optional in formats 3
+// and 4, absent in format 1.
 Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelView* view) {
   const std::uint32_t layer_inputs = view->layers.front().info.input_size;
   const auto* indices = model.input_indices();
@@ -334,12 +499,12 @@ Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelVi
   if (model.format_version() == kFormatVersion) {
     if (indices != nullptr || original != 0) {
       return report.Invalid("format_version = 1 has input_indices or original_input_size = " +
-                            std::to_string(original) + "; these fields need format_version = 2 or 3");
+                            std::to_string(original) + "; these fields need format_version = 2, 3 or 4");
     }
     view->input_size = layer_inputs;
     return Status::Ok();
   }
-  if (model.format_version() == kCscFormatVersion && indices == nullptr) {
+  if (model.format_version() >= kCscFormatVersion && indices == nullptr) {
     if (original != 0) {
       return report.Invalid("original_input_size = " + std::to_string(original) +
                             " without input_indices; expected 0 when input_indices is absent");
@@ -378,10 +543,10 @@ Status VerifyModel(const std::uint8_t* data, std::size_t size, std::string_view 
 
   const fb::Model& model = *fb::GetModel(data);
   Reporter report(source);
-  if (model.format_version() < kFormatVersion || model.format_version() > kCscFormatVersion) {
+  if (model.format_version() < kFormatVersion || model.format_version() > kLatestFormatVersion) {
     return report.Unsupported("format_version = " + std::to_string(model.format_version()) +
                               " is not supported; this runtime reads versions " + std::to_string(kFormatVersion) +
-                              " to " + std::to_string(kCscFormatVersion));
+                              " to " + std::to_string(kLatestFormatVersion));
   }
   const auto* layers = model.layers();
   if (layers == nullptr || layers->size() == 0) {

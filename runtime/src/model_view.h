@@ -14,7 +14,8 @@ namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
 // bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
-// for kCsc only the three CSC arrays.
+// for kCsc only the three CSC arrays. kDenseInt8 sets int8_values and scales, and
+// kCsrInt8 sets row_ptr, col_idx, int8_values and scales.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -25,6 +26,8 @@ struct LayerView {
   const std::uint32_t* col_ptr = nullptr; // input_size + 1 entries
   const std::uint32_t* row_idx = nullptr; // nnz entries
   const float* csc_values = nullptr;      // nnz entries
+  const std::int8_t* int8_values = nullptr;  // kDenseInt8: output_size * input_size; kCsrInt8: nnz
+  const float* scales = nullptr;              // output_size entries, for both int8 encodings
 };
 
 struct ModelView {

@@ -121,6 +121,10 @@ const char* EncodingName(frugal::WeightEncoding encoding) {
       return "csr";
     case frugal::WeightEncoding::kCsc:
       return "csc";
+    case frugal::WeightEncoding::kDenseInt8:
+      return "dense int8";
+    case frugal::WeightEncoding::kCsrInt8:
+      return "csr int8";
     case frugal::WeightEncoding::kDense:
       break;
   }

@@ -631,3 +631,166 @@ TEST_CASE("frugal-convert prints the table and fails cleanly") {
   const int usage_status = std::system(usage_command.c_str());
   CHECK(WEXITSTATUS(usage_status) == 2);
 }
+
+TEST_CASE("QuantizeRows maps each row's largest weight to 127") {
+  // Row 0: scale 1/127; -0.5 * 127 = -63.5 rounds half to even, to -64; 0.25 * 127 =
+  // 31.75 rounds to 32. Row 1 is all zero, so its scale is 0. Row 2: scale 3/127;
+  // -2 / (3/127) = -84.67 rounds to -85, 1 to 42.33 -> 42, and 0.0078 to 0.33 -> 0.
+  const std::vector<float> weights = {1.0f, -0.5f, 0.25f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -2.0f, 1.0f, 0.0078f, 3.0f};
+  const frugal::converter::QuantizedMatrix q = frugal::converter::QuantizeRows(weights, 3, 4);
+  CHECK(q.values == std::vector<std::int8_t>{127, -64, 32, 0, 0, 0, 0, 0, -85, 42, 0, 127});
+  REQUIRE(q.scales.size() == 3);
+  CHECK(q.scales[0] == 1.0f / 127.0f);
+  CHECK(q.scales[1] == 0.0f);
+  CHECK(q.scales[2] == 3.0f / 127.0f);
+
+  const frugal::converter::CsrInt8Matrix csr = frugal::converter::PackCsrInt8(q, 3, 4);
+  CHECK(csr.row_ptr == std::vector<std::uint32_t>{0, 3, 3, 6});
+  CHECK(csr.col_idx == std::vector<std::uint32_t>{0, 1, 2, 0, 1, 3});
+  CHECK(csr.values == std::vector<std::int8_t>{127, -64, 32, -85, 42, 127});
+  CHECK(csr.scales == q.scales);
+}
+
+TEST_CASE("QuantizeRows moves no weight by more than half a step") {
+  std::vector<float> weights;
+  for (int i = 0; i < 64 * 50; ++i) weights.push_back(std::sin(0.37f * static_cast<float>(i)) * static_cast<float>(1 + i % 7));
+  const frugal::converter::QuantizedMatrix q = frugal::converter::QuantizeRows(weights, 64, 50);
+  for (std::size_t r = 0; r < 64; ++r) {
+    for (std::size_t c = 0; c < 50; ++c) {
+      const float w = weights[r * 50 + c];
+      const float restored = q.scales[r] * static_cast<float>(q.values[r * 50 + c]);
+      CHECK(q.values[r * 50 + c] >= -127);
+      CHECK_MESSAGE(std::fabs(restored - w) <= q.scales[r] * 0.5f * (1.0f + 1e-5f), "row ", r, ", column ", c);
+    }
+  }
+}
+
+TEST_CASE("ChooseInt8Encoding compares int8 bytes") {
+  using frugal::converter::ChooseInt8Encoding;
+  // 10 x 10: dense int8 is 100 + 40 = 140 bytes, CSR int8 is 44 + 40 + 5 * nnz, smaller
+  // for nnz <= 11.
+  CHECK(frugal::converter::DenseInt8WeightBytes(10, 10) == 140);
+  CHECK(frugal::converter::CsrInt8WeightBytes(10, 11) == 139);
+  CHECK(ChooseInt8Encoding(EncodingPolicy::kAuto, 10, 10, 11) == Encoding::kCsr);
+  CHECK(ChooseInt8Encoding(EncodingPolicy::kAuto, 10, 10, 12) == Encoding::kDense);
+  CHECK(ChooseInt8Encoding(EncodingPolicy::kCsr, 10, 10, 100) == Encoding::kCsr);
+  CHECK(ChooseInt8Encoding(EncodingPolicy::kDense, 10, 10, 0) == Encoding::kDense);
+  CHECK_THROWS_AS(ChooseInt8Encoding(EncodingPolicy::kCsc, 10, 10, 5), ConvertError);
+}
+
+TEST_CASE("int8 conversion writes format version 4 and runs") {
+  const fs::path dir = CaseDir("int8");
+  const std::vector<KerasLayer> layers = {AsymmetricLayer()};
+  const fs::path input = WriteCheckpoint(dir, layers);
+  // The .frugal rows are [1, 3, 5] and [2, 4, 6], with scales 5/127 and 6/127. Each weight
+  // moves by at most half a step, so output r moves by at most scale_r / 2 * sum |x|.
+  const std::vector<float> x = {1.0f, -2.0f, 0.5f};
+  const std::vector<float> expected = Reference(layers, x);
+  const double bounds[] = {5.0 / 127.0 / 2.0 * 3.5, 6.0 / 127.0 / 2.0 * 3.5};
+
+  for (const EncodingPolicy policy : {EncodingPolicy::kAuto, EncodingPolicy::kDense, EncodingPolicy::kCsr}) {
+    CAPTURE(static_cast<int>(policy));
+    ConvertOptions options;
+    options.encoding = policy;
+    options.weight_type = frugal::converter::WeightType::kInt8;
+    const fs::path output = dir / "int8.frugal";
+    const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+    REQUIRE(conversion.layers.size() == 1);
+    CHECK(conversion.layers[0].weight_type == frugal::converter::WeightType::kInt8);
+    const std::string summary = frugal::converter::FormatSummary(conversion);
+    CHECK(summary.find(" int8 ") != std::string::npos);
+    CHECK(summary.find("dtype") != std::string::npos);
+
+    const std::string bytes = ReadFile(output);
+    const frugal::fb::Model* model = ParseBuffer(bytes);
+    CHECK(model->format_version() == 4);
+    const auto* fc = model->layers()->Get(0);
+    if (policy == EncodingPolicy::kCsr) {
+      CHECK(conversion.layers[0].encoding == Encoding::kCsr);
+      REQUIRE(fc->weights_as_CsrInt8Weights() != nullptr);
+      const auto* values = fc->weights_as_CsrInt8Weights()->values();
+      CHECK(std::vector<std::int8_t>(values->begin(), values->end()) ==
+            std::vector<std::int8_t>{25, 76, 127, 42, 85, 127});
+      // 6 int8 values (6 bytes), 3 row pointers, 6 column indices and 2 scales (44 bytes),
+      // plus 2 float biases (8 bytes).
+      CHECK(conversion.layers[0].bytes == 58);
+    } else {
+      // A full 2 x 3 matrix is smaller dense, so auto picks dense too.
+      CHECK(conversion.layers[0].encoding == Encoding::kDense);
+      REQUIRE(fc->weights_as_DenseInt8Weights() != nullptr);
+      // 6 int8 values, 2 float scales and 2 float biases.
+      CHECK(conversion.layers[0].bytes == 22);
+    }
+
+    const std::vector<float> actual = RunModel(output, x);
+    REQUIRE(actual.size() == 2);
+    for (std::size_t o = 0; o < 2; ++o) {
+      CHECK_MESSAGE(std::fabs(actual[o] - expected[o]) <= bounds[o], "output ", o, ": ", actual[o], " vs ",
+                    expected[o]);
+    }
+  }
+}
+
+TEST_CASE("int8 quantization per layer") {
+  const fs::path dir = CaseDir("int8_layer");
+  const std::vector<KerasLayer> layers = {{3, 2, {1, 2, 3, 4, 5, 6}, {0.5f, -0.5f}, "relu"},
+                                          {2, 2, {1, -1, 2, 0.5f}, {0.0f, 0.25f}, "none"}};
+  const fs::path input = WriteCheckpoint(dir, layers);
+  ConvertOptions options;
+  options.layer_weight_type["dense_2"] = frugal::converter::WeightType::kInt8;
+  const fs::path output = dir / "mixed.frugal";
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  REQUIRE(conversion.layers.size() == 2);
+  CHECK(conversion.layers[0].weight_type == frugal::converter::WeightType::kFloat32);
+  CHECK(conversion.layers[1].weight_type == frugal::converter::WeightType::kInt8);
+  const std::string bytes = ReadFile(output);
+  const frugal::fb::Model* model = ParseBuffer(bytes);
+  CHECK(model->format_version() == 4);
+  CHECK(model->layers()->Get(0)->weights_as_DenseWeights() != nullptr);
+  CHECK(model->layers()->Get(1)->weights_as_DenseInt8Weights() != nullptr);
+
+  // A global int8 with a float32 exception for dense_2 leaves only dense_1 in int8.
+  options.weight_type = frugal::converter::WeightType::kInt8;
+  options.layer_weight_type["dense_2"] = frugal::converter::WeightType::kFloat32;
+  const auto swapped = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  CHECK(swapped.layers[0].weight_type == frugal::converter::WeightType::kInt8);
+  CHECK(swapped.layers[1].weight_type == frugal::converter::WeightType::kFloat32);
+}
+
+TEST_CASE("int8 combinations the converter cannot write") {
+  const fs::path dir = CaseDir("int8_rejected");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  ConvertOptions csc;
+  csc.encoding = EncodingPolicy::kCsc;
+  csc.weight_type = frugal::converter::WeightType::kInt8;
+  CHECK(ConvertErrorOf(input, dir / "csc.frugal", csc) ==
+        "layer dense_1: encoding csc cannot store int8 weights, because there is no int8 CSC encoding; use "
+        "encoding auto, dense or csr with int8, or keep the layer float32");
+  CHECK_FALSE(fs::exists(dir / "csc.frugal"));
+
+  ConvertOptions unknown;
+  unknown.layer_weight_type["dense_7"] = frugal::converter::WeightType::kInt8;
+  CHECK(ConvertErrorOf(input, dir / "unknown.frugal", unknown) ==
+        "quantize names layer dense_7, which the model does not have (layers: dense_1)");
+}
+
+TEST_CASE("frugal-convert --quantize") {
+  const fs::path dir = CaseDir("cli_quantize");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  const std::string tool = FRUGAL_CONVERT_PATH;
+  const std::string prefix = "'" + tool + "' '" + input.string() + "' -o '" + (dir / "model.frugal").string() + "' ";
+
+  CHECK(std::system((prefix + "--quantize int8 > '" + (dir / "stdout.txt").string() + "' 2> /dev/null").c_str()) ==
+        0);
+  CHECK(ReadFile(dir / "stdout.txt").find(" int8 ") != std::string::npos);
+  CHECK(std::system((prefix + "--quantize dense_1=int8 > /dev/null 2>&1").c_str()) == 0);
+
+  const int bad_type = std::system((prefix + "--quantize int4 2> '" + (dir / "stderr.txt").string() + "'").c_str());
+  CHECK(WEXITSTATUS(bad_type) == 2);
+  CHECK(ReadFile(dir / "stderr.txt").find("--quantize: \"int4\" is not int8, float32") != std::string::npos);
+
+  const int csc = std::system((prefix + "--quantize int8 --encoding csc 2> '" + (dir / "stderr.txt").string() +
+                               "' > /dev/null").c_str());
+  CHECK(WEXITSTATUS(csc) == 1);
+  CHECK(ReadFile(dir / "stderr.txt").find("no int8 CSC encoding") != std::string::npos);
+}

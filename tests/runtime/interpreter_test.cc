@@ -38,7 +38,14 @@ LoadedModel Load(std::vector<std::uint8_t> bytes) {
 std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector<float> x) {
   for (const testing::TestLayer& layer : model.layers) {
     std::vector<float> y(layer.output_size);
-    if (layer.csc) {
+    if (layer.int8 && layer.csr) {
+      kernels::reference::f32_qc8w_csrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(),
+                                         layer.int8_values.data(), layer.scales.data(), x.data(), layer.bias.data(),
+                                         layer.relu, y.data());
+    } else if (layer.int8) {
+      kernels::reference::f32_qc8w_gemv(layer.output_size, layer.input_size, layer.int8_values.data(),
+                                        layer.scales.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.csc) {
       kernels::reference::f32_cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
                                     layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
     } else if (layer.csr) {
@@ -237,6 +244,59 @@ TEST_CASE("kAuto runs half-sparse CSR dense") {
     CHECK(dense.kernel_name(1) == dense_kernel.name);
     // Only fc1 is expanded: 300 x 100 floats more than kAsStored.
     CHECK(automatic.buffer_bytes() == stored.buffer_bytes() + 300 * 100 * sizeof(float));
+
+    for (int trial = 0; trial < 3; ++trial) {
+      const std::vector<float> x = testing::RandomWeights(rng, 300, 0.0);
+      const std::vector<float> expected = ReferenceForward(spec, x);
+      for (Interpreter* interpreter : {&automatic, &stored, &dense}) {
+        std::span<const float> output;
+        REQUIRE(interpreter->Invoke(x, &output).ok());
+        REQUIRE(output.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          CHECK_MESSAGE(output[i] == doctest::Approx(expected[i]).epsilon(1e-4),
+                        "output[" << i << "] = " << output[i] << ", reference " << expected[i]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("kAuto expands dense int8 CSR layers") {
+  // Int8: fc1 is 300 x 100 CSR at 50% zeros, above every int8 crossover, fc2 is 100 x 100
+  // CSR at 99% zeros, below them, and fc3 is dense int8. Format version 4.
+  testing::TestModel spec;
+  spec.format_version = 4;
+  std::mt19937 rng(23);
+  spec.layers.push_back(testing::Int8Layer("fc1", 300, 100, testing::RandomWeights(rng, 300 * 100, 0.5),
+                                           testing::RandomWeights(rng, 100, 0.0), /*relu=*/true, /*csr=*/true));
+  spec.layers.push_back(testing::Int8Layer("fc2", 100, 100, testing::RandomWeights(rng, 100 * 100, 0.99),
+                                           testing::RandomWeights(rng, 100, 0.0), /*relu=*/true, /*csr=*/true));
+  spec.layers.push_back(testing::Int8Layer("fc3", 100, 10, testing::RandomWeights(rng, 100 * 10, 0.0),
+                                           testing::RandomWeights(rng, 10, 0.0), /*relu=*/false, /*csr=*/false));
+  const auto model = Load(testing::Serialize(spec));
+
+  for (const bool scalar_kernels_only : {false, true}) {
+    CAPTURE(scalar_kernels_only);
+    const bool scalar_only = ExpectScalarKernels(scalar_kernels_only);
+    const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDenseInt8, scalar_only);
+    const kernels::KernelVariant& csr_kernel = kernels::SelectKernel(WeightEncoding::kCsrInt8, scalar_only);
+    CAPTURE(csr_kernel.name);
+    REQUIRE(csr_kernel.csr_max_density > 0.02f);
+    REQUIRE(csr_kernel.csr_max_density < 0.45f);
+
+    Interpreter automatic(*model, {ExecutionMode::kAuto, scalar_kernels_only});
+    Interpreter stored(*model, {ExecutionMode::kAsStored, scalar_kernels_only});
+    Interpreter dense(*model, {ExecutionMode::kDense, scalar_kernels_only});
+    CHECK(automatic.kernel_name(0) == dense_kernel.name);
+    CHECK(automatic.kernel_name(1) == csr_kernel.name);
+    CHECK(automatic.kernel_name(2) == dense_kernel.name);
+    CHECK(stored.kernel_name(0) == csr_kernel.name);
+    CHECK(stored.kernel_name(1) == csr_kernel.name);
+    CHECK(dense.kernel_name(0) == dense_kernel.name);
+    CHECK(dense.kernel_name(1) == dense_kernel.name);
+    // fc1's dense int8 copy is one byte per weight, and kDense copies fc2 too.
+    CHECK(automatic.buffer_bytes() == stored.buffer_bytes() + 300 * 100);
+    CHECK(dense.buffer_bytes() == stored.buffer_bytes() + 300 * 100 + 100 * 100);
 
     for (int trial = 0; trial < 3; ++trial) {
       const std::vector<float> x = testing::RandomWeights(rng, 300, 0.0);

@@ -66,15 +66,55 @@ double TermMagnitude(const Case& c, std::uint32_t r) {
   return sum;
 }
 
-// The same weights as CSR and CSC arrays.
+// The same weights as CSR and CSC arrays, and quantized per row to int8, dense and CSR.
 struct SparseForms {
   testing::TestLayer csr;
   testing::TestLayer csc;
+  testing::TestLayer dense_int8;
+  testing::TestLayer csr_int8;
 };
 
 SparseForms MakeSparseForms(const Case& c) {
   return {testing::CsrLayer("", c.cols, c.rows, c.weights, {}, false),
-          testing::CscLayer("", c.cols, c.rows, c.weights, {}, false)};
+          testing::CscLayer("", c.cols, c.rows, c.weights, {}, false),
+          testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/false),
+          testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/true)};
+}
+
+bool IsInt8(const kernels::KernelVariant& variant) {
+  return variant.encoding == WeightEncoding::kDenseInt8 || variant.encoding == WeightEncoding::kCsrInt8;
+}
+
+// The int8 kernels' bound in kernels.h is relative to the sum of |terms| of the
+// dequantized weights scales[r] * q.
+double Int8TermMagnitude(const Case& c, const testing::TestLayer& int8, std::uint32_t r) {
+  double sum = std::fabs(c.bias[r]);
+  for (std::uint32_t k = 0; k < c.cols; ++k) {
+    sum += std::fabs(static_cast<double>(int8.scales[r]) * int8.int8_values[std::size_t{r} * c.cols + k] * c.x[k]);
+  }
+  return sum;
+}
+
+// The references and the bounds against which each variant is checked: the float
+// reference on the weights for float variants, the int8 reference on their
+// quantization for int8 variants.
+struct Expected {
+  std::vector<float> f32;
+  std::vector<double> f32_magnitude;
+  std::vector<float> int8;
+  std::vector<double> int8_magnitude;
+};
+
+Expected ComputeExpected(const Case& c, const SparseForms& forms, bool relu) {
+  Expected e{std::vector<float>(c.rows), {}, std::vector<float>(c.rows), {}};
+  kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, e.f32.data());
+  kernels::reference::f32_qc8w_gemv(c.rows, c.cols, forms.dense_int8.int8_values.data(),
+                                    forms.dense_int8.scales.data(), c.x.data(), c.bias.data(), relu, e.int8.data());
+  for (std::uint32_t r = 0; r < c.rows; ++r) {
+    e.f32_magnitude.push_back(TermMagnitude(c, r));
+    e.int8_magnitude.push_back(Int8TermMagnitude(c, forms.dense_int8, r));
+  }
+  return e;
 }
 
 // Runs `variant` on `c` into a NaN-filled buffer with kGuard elements past the end.
@@ -93,6 +133,15 @@ std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case&
       variant.cscmv(c.rows, c.cols, sparse.csc.col_ptr.data(), sparse.csc.row_idx.data(),
                     sparse.csc.csc_values.data(), c.x.data(), c.bias.data(), relu, y.data());
       break;
+    case WeightEncoding::kDenseInt8:
+      variant.qgemv(c.rows, c.cols, sparse.dense_int8.int8_values.data(), sparse.dense_int8.scales.data(),
+                    c.x.data(), c.bias.data(), relu, y.data());
+      break;
+    case WeightEncoding::kCsrInt8:
+      variant.qcsrmv(c.rows, sparse.csr_int8.row_ptr.data(), sparse.csr_int8.col_idx.data(),
+                     sparse.csr_int8.int8_values.data(), sparse.csr_int8.scales.data(), c.x.data(), c.bias.data(),
+                     relu, y.data());
+      break;
   }
   return y;
 }
@@ -100,9 +149,11 @@ std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case&
 // Compares one variant's output with the reference and reports the first mismatch only,
 // so a broken kernel prints one line per shape, not one per element.
 void CheckAgainstReference(const kernels::KernelVariant& variant, const Case& c, double zero_fraction, bool relu,
-                           const std::vector<float>& expected, const std::vector<float>& y) {
+                           const Expected& reference, const std::vector<float>& y) {
+  const std::vector<float>& expected = IsInt8(variant) ? reference.int8 : reference.f32;
+  const std::vector<double>& magnitude = IsInt8(variant) ? reference.int8_magnitude : reference.f32_magnitude;
   for (std::uint32_t r = 0; r < c.rows; ++r) {
-    const double tolerance = kRelativeTolerance * TermMagnitude(c, r);
+    const double tolerance = kRelativeTolerance * magnitude[r];
     if (!(std::fabs(static_cast<double>(y[r]) - expected[r]) <= tolerance)) {
       FAIL_CHECK(std::string(variant.name) << " rows=" << c.rows << " cols=" << c.cols << " zero_fraction=" << zero_fraction
                               << " relu=" << relu << ": y[" << r << "] = " << y[r] << ", reference " << expected[r]
@@ -146,9 +197,7 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
           const Case c = MakeCase(rng, rows, cols, zero_fraction, input_zero_fraction);
           const SparseForms sparse = MakeSparseForms(c);
           for (bool relu : {false, true}) {
-            std::vector<float> expected(rows);
-            kernels::reference::f32_gemv(rows, cols, c.weights.data(), c.x.data(), c.bias.data(), relu,
-                                         expected.data());
+            const Expected expected = ComputeExpected(c, sparse, relu);
             for (const kernels::KernelVariant* variant : variants) {
               CheckAgainstReference(*variant, c, zero_fraction, relu, expected,
                                     RunVariant(*variant, c, sparse, relu));
@@ -170,9 +219,15 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDense));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsr));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsc));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDenseInt8));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsrInt8));
 #if defined(FRUGAL_KERNELS_NEONFMA)
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemv ran");
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON csrmv ran");
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDenseInt8),
+                "NEON was compiled, but no NEON int8 gemv ran");
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsrInt8),
+                "NEON was compiled, but no NEON int8 csrmv ran");
 #endif
 #if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
   CHECK_MESSAGE(tested_names.find(" f32_gemv_8x__aarch64_neonfma") != std::string::npos,
@@ -182,6 +237,10 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   if (CpuHasAvx2Fma()) {
     CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kDense), "the CPU has AVX2, but no AVX2 gemv ran");
     CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kCsr), "the CPU has AVX2, but no AVX2 csrmv ran");
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kDenseInt8),
+                  "the CPU has AVX2, but no AVX2 int8 gemv ran");
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kCsrInt8),
+                  "the CPU has AVX2, but no AVX2 int8 csrmv ran");
   } else {
     MESSAGE("AVX2 kernels were compiled, but this CPU lacks AVX2 or FMA; they were not run");
   }
@@ -200,8 +259,7 @@ TEST_CASE("kernel variants match the reference on random shapes") {
     CAPTURE(input_zero_fraction);
     const SparseForms sparse = MakeSparseForms(c);
     const bool relu = trial % 2 == 0;
-    std::vector<float> expected(c.rows);
-    kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), relu, expected.data());
+    const Expected expected = ComputeExpected(c, sparse, relu);
     for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
       if (!variant.is_available()) continue;
       CheckAgainstReference(variant, c, zero_fraction, relu, expected, RunVariant(variant, c, sparse, relu));
@@ -305,6 +363,71 @@ TEST_CASE("CSR empty rows output the activated bias") {
   }
 }
 
+TEST_CASE("int8 references agree and quantize closely") {
+  // The int8 CSR reference on the non-zeros equals the int8 dense reference, and both
+  // stay within the quantization error of the float reference: each weight moves by at
+  // most half a step, scale / 2, so a row moves by at most scale / 2 * sum |x|.
+  std::mt19937 rng(8);
+  const Case c = MakeCase(rng, 11, 29, 0.6, 0.3);
+  const SparseForms forms = MakeSparseForms(c);
+  std::vector<float> f32(c.rows, kNaN);
+  std::vector<float> dense(c.rows, kNaN);
+  std::vector<float> csr(c.rows, kNaN);
+  kernels::reference::f32_gemv(c.rows, c.cols, c.weights.data(), c.x.data(), c.bias.data(), false, f32.data());
+  kernels::reference::f32_qc8w_gemv(c.rows, c.cols, forms.dense_int8.int8_values.data(),
+                                    forms.dense_int8.scales.data(), c.x.data(), c.bias.data(), false, dense.data());
+  kernels::reference::f32_qc8w_csrmv(c.rows, forms.csr_int8.row_ptr.data(), forms.csr_int8.col_idx.data(),
+                                     forms.csr_int8.int8_values.data(), forms.csr_int8.scales.data(), c.x.data(),
+                                     c.bias.data(), false, csr.data());
+  double x_sum = 0.0;
+  for (float v : c.x) x_sum += std::fabs(v);
+  for (std::uint32_t r = 0; r < c.rows; ++r) {
+    CHECK_MESSAGE(dense[r] == csr[r], "row " << r);
+    const double bound = forms.dense_int8.scales[r] / 2.0 * x_sum + 1e-6;
+    CHECK_MESSAGE(std::fabs(static_cast<double>(dense[r]) - f32[r]) <= bound, "row " << r);
+  }
+}
+
+TEST_CASE("int8 CSR empty rows and zero scales") {
+  // 4 x 3 weights as int8 values and per-row scales:
+  //   row 0: []                        scale 0.5  -> activation(bias[0])
+  //   row 1: [2 at col 1]              scale 0.25 -> 0.25 * (2 * 2) + 0.5 = 1.5
+  //   row 2: [0 at col 0]              scale 0    -> activation(bias[2]); a zero scale
+  //                                               requires zero values
+  //   row 3: [127 at col 0, -127 at col 2] scale 1 -> 127 * 1 - 127 * 3 + 0 = -254
+  // Every product and sum is exact in float, so every kernel must match to the bit.
+  const std::vector<std::uint32_t> row_ptr = {0, 0, 1, 2, 4};
+  const std::vector<std::uint32_t> col_idx = {1, 0, 0, 2};
+  const std::vector<std::int8_t> values = {2, 0, 127, -127};
+  const std::vector<float> scales = {0.5f, 0.25f, 0.0f, 1.0f};
+  const std::vector<float> x = {1.0f, 2.0f, 3.0f};
+  const std::vector<float> bias = {-0.75f, 0.5f, 1.25f, 0.0f};
+
+  int int8_variants = 0;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (variant.encoding != WeightEncoding::kCsrInt8 || !variant.is_available()) continue;
+    ++int8_variants;
+    CAPTURE(variant.name);
+    std::vector<float> y(4 + kGuard, kNaN);
+    variant.qcsrmv(4, row_ptr.data(), col_idx.data(), values.data(), scales.data(), x.data(), bias.data(), false,
+                   y.data());
+    CHECK(y[0] == -0.75f);
+    CHECK(y[1] == 1.5f);
+    CHECK(y[2] == 1.25f);
+    CHECK(y[3] == -254.0f);
+    CHECK(std::isnan(y[4]));
+
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.qcsrmv(4, row_ptr.data(), col_idx.data(), values.data(), scales.data(), x.data(), bias.data(), true,
+                   y.data());
+    CHECK(y[0] == 0.0f);
+    CHECK(y[1] == 1.5f);
+    CHECK(y[2] == 1.25f);
+    CHECK(y[3] == 0.0f);
+  }
+  CHECK(int8_variants >= 1);
+}
+
 TEST_CASE("kernel list has one scalar variant per encoding") {
   bool dense = false;
   bool csr = false;
@@ -314,6 +437,8 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
     CHECK((variant.gemv != nullptr) == (variant.encoding == WeightEncoding::kDense));
     CHECK((variant.csrmv != nullptr) == (variant.encoding == WeightEncoding::kCsr));
     CHECK((variant.cscmv != nullptr) == (variant.encoding == WeightEncoding::kCsc));
+    CHECK((variant.qgemv != nullptr) == (variant.encoding == WeightEncoding::kDenseInt8));
+    CHECK((variant.qcsrmv != nullptr) == (variant.encoding == WeightEncoding::kCsrInt8));
     CHECK_MESSAGE(variant.ns_per_weight > 0.0f, variant.name);
     dense = dense || name == "f32_gemv__scalar";
     csr = csr || name == "f32_csrmv__scalar";
@@ -327,6 +452,10 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense, /*scalar_only=*/true).name) == "f32_gemv__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr, /*scalar_only=*/true).name) == "f32_csrmv__scalar");
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDenseInt8, /*scalar_only=*/true).name) ==
+        "f32_qc8w_gemv__scalar");
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsrInt8, /*scalar_only=*/true).name) ==
+        "f32_qc8w_csrmv__scalar");
 }
 
 // The smallest number of stored values at which kAuto runs a rows x cols layer dense.
@@ -382,7 +511,8 @@ TEST_CASE("kAuto cost model crosses once per shape") {
 }
 
 TEST_CASE("dispatch picks the first available variant") {
-  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr, WeightEncoding::kCsc}) {
+  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr, WeightEncoding::kCsc,
+                                  WeightEncoding::kDenseInt8, WeightEncoding::kCsrInt8}) {
     const kernels::KernelVariant* first = nullptr;
     for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
       if (variant.encoding == encoding && variant.is_available()) {
@@ -399,7 +529,15 @@ TEST_CASE("dispatch picks the first available variant") {
 std::vector<float> ForwardWithSelectedKernels(const testing::TestModel& model, std::vector<float> x, bool scalar_only) {
   for (const testing::TestLayer& layer : model.layers) {
     std::vector<float> y(layer.output_size);
-    if (layer.csc) {
+    if (layer.int8 && layer.csr) {
+      kernels::SelectKernel(WeightEncoding::kCsrInt8, scalar_only)
+          .qcsrmv(layer.output_size, layer.row_ptr.data(), layer.col_idx.data(), layer.int8_values.data(),
+                  layer.scales.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.int8) {
+      kernels::SelectKernel(WeightEncoding::kDenseInt8, scalar_only)
+          .qgemv(layer.output_size, layer.input_size, layer.int8_values.data(), layer.scales.data(), x.data(),
+                 layer.bias.data(), layer.relu, y.data());
+    } else if (layer.csc) {
       kernels::SelectKernel(WeightEncoding::kCsc, scalar_only)
           .cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
                  layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
@@ -420,7 +558,15 @@ std::vector<float> ForwardWithSelectedKernels(const testing::TestModel& model, s
 TEST_CASE("interpreter runs the dispatched kernels") {
   // Bitwise equality with a layer-by-layer run shows which kernels the interpreter called,
   // because the SIMD and scalar kernels add in different orders.
-  const testing::TestModel model = testing::RandomModel(99, {784, 64, 64, 10}, {true, false, true}, 0.8);
+  testing::TestModel model = testing::RandomModel(99, {784, 64, 64, 10}, {true, false, true}, 0.8);
+  // A fourth and fifth layer in int8, one CSR and one dense, run their int8 kernels.
+  std::mt19937 weights_rng(100);
+  model.format_version = 4;
+  model.layers.back().relu = true;
+  model.layers.push_back(testing::Int8Layer("fc4", 10, 32, testing::RandomWeights(weights_rng, 320, 0.8),
+                                            testing::RandomWeights(weights_rng, 32, 0.0), true, /*csr=*/true));
+  model.layers.push_back(testing::Int8Layer("fc5", 32, 10, testing::RandomWeights(weights_rng, 320, 0.0),
+                                            testing::RandomWeights(weights_rng, 10, 0.0), false, /*csr=*/false));
   const std::vector<std::uint8_t> bytes = testing::Serialize(model);
   std::unique_ptr<Model> loaded;
   const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &loaded);

@@ -2,6 +2,7 @@
 // and every invariant of schema/README.md is rejected with a message naming the field.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -204,11 +205,11 @@ TEST_CASE("loader rejects a misaligned buffer") {
 }
 
 TEST_CASE("loader rejects model-level fields") {
-  SUBCASE("format_version 4") {
+  SUBCASE("format_version 5") {
     TestModel model = BaseModel();
-    model.format_version = 4;
+    model.format_version = 5;
     CheckRejected(model, StatusCode::kUnsupported,
-                  "format_version = 4 is not supported; this runtime reads versions 1 to 3");
+                  "format_version = 5 is not supported; this runtime reads versions 1 to 4");
   }
   SUBCASE("format_version 2 without input_indices") {
     TestModel model = BaseModel();
@@ -316,8 +317,8 @@ TEST_CASE("loader rejects weights unions") {
   }
   SUBCASE("unknown weights type") {
     TestModel model = BaseModel();
-    model.layers[1].weights_type = 7;
-    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): weights_type = 7 is not a known encoding");
+    model.layers[1].weights_type = 9;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): weights_type = 9 is not a known encoding");
   }
 }
 
@@ -534,6 +535,198 @@ TEST_CASE("loader rejects CSR weights") {
     model.layers[0].csr_values[0] = -kNaN;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrWeights.values[0] = ");
     CheckRejected(model, StatusCode::kInvalidModel, "nan is not finite");
+  }
+}
+
+// BaseModel with fc1 stored as CSR int8 and fc2 as dense int8, in format 4. fc1's rows
+// are [1, 0, 2, 0], [0, 0, 0, 0] and [0, 3, 0, -1]; their scales are 2 / 127, 0 and
+// 3 / 127, so row_ptr = [0, 2, 2, 4], col_idx = [0, 2, 1, 3] and the values are
+// [64, 127, 127, -42] (1 / (2 / 127) = 63.5 rounds to even 64, and -127 / 3 to -42).
+TestModel Int8Model() {
+  TestModel model = BaseModel();
+  model.format_version = 4;
+  model.layers[0] = testing::Int8Layer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                       /*relu=*/true, /*csr=*/true);
+  model.layers[1] = testing::Int8Layer("fc2", 3, 2, {1, 2, 3, 4, 5, 6}, {0.0f, 1.0f}, /*relu=*/false,
+                                       /*csr=*/false);
+  return model;
+}
+
+TEST_CASE("loader accepts int8 layers in format 4") {
+  const TestModel source = Int8Model();
+  REQUIRE(source.layers[0].row_ptr == std::vector<std::uint32_t>{0, 2, 2, 4});
+  REQUIRE(source.layers[0].int8_values == std::vector<std::int8_t>{64, 127, 127, -42});
+  const std::vector<std::uint8_t> bytes = testing::Serialize(source);
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &model, {}, "int8.frugal");
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  CHECK(model->layer(0).encoding == WeightEncoding::kCsrInt8);
+  CHECK(model->layer(0).stored_values == 4);
+  CHECK(model->layer(0).nonzeros == 4);
+  CHECK(model->layer(1).encoding == WeightEncoding::kDenseInt8);
+  CHECK(model->layer(1).stored_values == 6);
+  CHECK(model->layer(1).nonzeros == 6);
+
+  // fc1 on x = [1, 1, 1, 1]: row 0 is 2/127 * (64 + 127) + 0.5, row 1 is relu(-0.5) = 0,
+  // row 2 is 3/127 * (127 - 42) + 0 = 2.00787.
+  Interpreter interpreter(*model);
+  std::fill(interpreter.input().begin(), interpreter.input().end(), 1.0f);
+  interpreter.InvokeLayer(0);
+  interpreter.InvokeLayer(1);
+  const float row0 = 2.0f / 127.0f * 191.0f + 0.5f;
+  const float row2 = 3.0f / 127.0f * 85.0f;
+  const float scale0 = 3.0f / 127.0f;
+  const float scale1 = 6.0f / 127.0f;
+  // fc2 row 0 is [1, 2, 3] -> [42, 85, 127]; row 1 is [4, 5, 6] -> [85, 106, 127].
+  const float out0 = scale0 * (42.0f * row0 + 127.0f * row2);
+  const float out1 = scale1 * (85.0f * row0 + 127.0f * row2) + 1.0f;
+  CHECK(interpreter.output()[0] == doctest::Approx(out0).epsilon(1e-5));
+  CHECK(interpreter.output()[1] == doctest::Approx(out1).epsilon(1e-5));
+}
+
+TEST_CASE("loader rejects int8 weights") {
+  SUBCASE("int8 in format 3") {
+    TestModel model = Int8Model();
+    model.format_version = 3;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): weights_type = CsrInt8Weights needs format_version = 4, but the file has "
+                  "format_version = 3");
+  }
+
+  SUBCASE("dense int8 in format 1") {
+    TestModel model = Int8Model();
+    model.format_version = 1;
+    model.layers[0] = BaseModel().layers[0];
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): weights_type = DenseInt8Weights needs format_version = 4");
+  }
+
+  SUBCASE("dense values length") {
+    TestModel model = Int8Model();
+    model.layers[1].int8_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.values has 5 values, expected output_size x input_size = 6");
+  }
+
+  SUBCASE("dense value -128") {
+    TestModel model = Int8Model();
+    model.layers[1].int8_values[4] = -128;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.values[4] = -128 (row 1) is out of range [-127, 127]");
+  }
+
+  SUBCASE("dense scales missing") {
+    TestModel model = Int8Model();
+    model.layers[1].omit_scales = true;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.scales is missing; expected output_size = 2 values");
+  }
+
+  SUBCASE("dense scales length") {
+    TestModel model = Int8Model();
+    model.layers[1].scales.push_back(1.0f);
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.scales has 3 values, expected output_size = 2");
+  }
+
+  SUBCASE("negative scale") {
+    TestModel model = Int8Model();
+    model.layers[1].scales[1] = -0.5f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.scales[1] = -0.5 must be finite and at least 0");
+  }
+
+  SUBCASE("NaN scale") {
+    TestModel model = Int8Model();
+    model.layers[0].scales[2] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.scales[2] = nan must be finite and at least 0");
+  }
+
+  SUBCASE("infinite scale") {
+    TestModel model = Int8Model();
+    model.layers[1].scales[0] = kInf;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.scales[0] = inf must be finite and at least 0");
+  }
+
+  SUBCASE("non-zero value under a zero scale") {
+    TestModel model = Int8Model();
+    model.layers[1].scales[0] = 0.0f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.values[0] = 42 (row 0) is not 0, but scales[0] = 0; a row "
+                  "with scale 0 must have every value 0");
+  }
+
+  SUBCASE("CSR value -128") {
+    TestModel model = Int8Model();
+    model.layers[0].int8_values[3] = -128;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.values[3] = -128 (row 2) is out of range [-127, 127]");
+  }
+
+  SUBCASE("CSR non-zero value under a zero scale") {
+    TestModel model = Int8Model();
+    model.layers[0].scales[0] = 0.0f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.values[0] = 64 (row 0) is not 0, but scales[0] = 0");
+  }
+
+  SUBCASE("CSR scales missing") {
+    TestModel model = Int8Model();
+    model.layers[0].omit_scales = true;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.scales is missing; expected output_size = 3 values");
+  }
+
+  SUBCASE("CSR column index equal to input size") {
+    TestModel model = Int8Model();
+    model.layers[0].col_idx = {0, 4, 1, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.col_idx[1] = 4 (row 0) is out of range [0, 4)");
+  }
+
+  SUBCASE("CSR decreasing row pointers") {
+    TestModel model = Int8Model();
+    model.layers[0].row_ptr = {0, 2, 1, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.row_ptr[2] = 1 is less than row_ptr[1] = 2; row pointers must "
+                  "not decrease");
+  }
+
+  SUBCASE("CSR row_ptr ends before nnz") {
+    TestModel model = Int8Model();
+    model.layers[0].row_ptr = {0, 2, 2, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.row_ptr[3] = 3 does not equal nnz = 4 (the length of col_idx)");
+  }
+
+  SUBCASE("CSR row_ptr[0] not 0") {
+    TestModel model = Int8Model();
+    model.layers[0].row_ptr = {1, 2, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): CsrInt8Weights.row_ptr[0] = 1, expected 0");
+  }
+
+  SUBCASE("CSR row_ptr length") {
+    TestModel model = Int8Model();
+    model.layers[0].row_ptr = {0, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.row_ptr has 3 entries, expected output_size + 1 = 4");
+  }
+
+  SUBCASE("CSR duplicate columns") {
+    TestModel model = Int8Model();
+    model.layers[0].col_idx = {0, 2, 3, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.col_idx[3] = 3 (row 2) is not greater than col_idx[2] = 3; "
+                  "columns within a row must be strictly increasing");
+  }
+
+  SUBCASE("CSR values length") {
+    TestModel model = Int8Model();
+    model.layers[0].int8_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.values has 3 values, expected nnz = 4 (the length of col_idx)");
   }
 }
 

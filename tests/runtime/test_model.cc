@@ -3,6 +3,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -69,6 +71,37 @@ TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t out
   return layer;
 }
 
+TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                    const std::vector<float>& weights, std::vector<float> bias, bool relu, bool csr) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.int8 = true;
+  layer.csr = csr;
+  layer.bias = std::move(bias);
+  if (csr) layer.row_ptr.push_back(0);
+  for (std::uint32_t r = 0; r < output_size; ++r) {
+    const float* row = weights.data() + static_cast<std::size_t>(r) * input_size;
+    float max_abs = 0.0f;
+    for (std::uint32_t c = 0; c < input_size; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+    const float scale = max_abs / 127.0f;
+    layer.scales.push_back(scale);
+    for (std::uint32_t c = 0; c < input_size; ++c) {
+      const float q = scale == 0.0f ? 0.0f : std::clamp(std::nearbyint(row[c] / scale), -127.0f, 127.0f);
+      if (!csr) {
+        layer.int8_values.push_back(static_cast<std::int8_t>(q));
+      } else if (q != 0.0f) {
+        layer.col_idx.push_back(c);
+        layer.int8_values.push_back(static_cast<std::int8_t>(q));
+      }
+    }
+    if (csr) layer.row_ptr.push_back(static_cast<std::uint32_t>(layer.col_idx.size()));
+  }
+  return layer;
+}
+
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::bernoulli_distribution zero(zero_fraction);
@@ -105,7 +138,15 @@ std::vector<std::uint8_t> Serialize(const TestModel& model) {
     flatbuffers::Offset<void> weights;
     fb::Weights type = fb::Weights::NONE;
     if (!layer.omit_weights) {
-      if (layer.csc) {
+      const std::vector<float>* scales = layer.omit_scales ? nullptr : &layer.scales;
+      if (layer.int8 && layer.csr) {
+        weights =
+            fb::CreateCsrInt8WeightsDirect(builder, &layer.row_ptr, &layer.col_idx, &layer.int8_values, scales).Union();
+        type = fb::Weights::CsrInt8Weights;
+      } else if (layer.int8) {
+        weights = fb::CreateDenseInt8WeightsDirect(builder, &layer.int8_values, scales).Union();
+        type = fb::Weights::DenseInt8Weights;
+      } else if (layer.csc) {
         weights = fb::CreateCscWeightsDirect(builder, &layer.col_ptr, &layer.row_idx, &layer.csc_values).Union();
         type = fb::Weights::CscWeights;
       } else if (layer.csr) {

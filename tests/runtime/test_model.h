@@ -26,6 +26,12 @@ struct TestLayer {
   std::vector<std::uint32_t> col_ptr;  // when csc
   std::vector<std::uint32_t> row_idx;
   std::vector<float> csc_values;
+  // int8: DenseInt8Weights from int8_values (row-major), or CsrInt8Weights from row_ptr,
+  // col_idx and int8_values when csr is set too. scales has one entry per row.
+  bool int8 = false;
+  std::vector<std::int8_t> int8_values;
+  std::vector<float> scales;
+  bool omit_scales = false;
   std::vector<float> bias;
 
   // Overrides for invalid models.
@@ -57,6 +63,12 @@ TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 // A CSC layer holding the non-zero entries of row-major `weights`, column by column.
 TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu);
+
+// Quantizes row-major `weights` symmetrically per row (scale = max |w| / 127, values
+// rounded to [-127, 127]) into an int8 layer, CSR when `csr` is set (values that round
+// to 0 are not stored), dense int8 otherwise.
+TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                    const std::vector<float>& weights, std::vector<float> bias, bool relu, bool csr);
 
 // Row-major weights with values in [-1, 1), each exactly 0 with probability `zero_fraction`.
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction);

@@ -46,7 +46,8 @@ class Status {
 };
 
 enum class Activation { kNone, kRelu };
-enum class WeightEncoding { kDense, kCsr, kCsc };
+// kDenseInt8 and kCsrInt8 store int8 values with one float scale per row.
+enum class WeightEncoding { kDense, kCsr, kCsc, kDenseInt8, kCsrInt8 };
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -55,8 +56,8 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR and CSC)
-  std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
+  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR, CSC and CSR int8)
+  std::uint64_t nonzeros = 0;       // stored values that are not exactly 0 (0.0f, or int8 0)
 };
 
 struct LoadOptions {
@@ -117,9 +118,13 @@ enum class ExecutionMode {
   // that are not zero and the weights in their columns. It runs the CSC kernel when the
   // estimated time for those is at most 3/4 of the other form's, from the measured costs
   // per weight and per input in runtime/kernels/kernel_variants.cc.
+  // Int8 layers keep int8 values: a CSR int8 layer runs with the int8 CSR kernel at or
+  // below that kernel's crossover density, and is expanded to dense int8 above it.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
-  kDense,     // every layer is expanded to dense at construction and run with dense kernels
+  // Every layer is expanded to dense at construction and run with dense kernels. Int8
+  // CSR layers become dense int8, with rows x cols bytes.
+  kDense,
 };
 
 struct InterpreterOptions {

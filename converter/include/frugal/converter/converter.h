@@ -1,5 +1,6 @@
 // Checkpoint (.npz, docs/checkpoint.md) to .frugal conversion: validation, pruning by
-// threshold, per-layer choice of dense, CSR or CSC weights, and the FlatBuffer itself.
+// threshold, per-layer choice of dense, CSR or CSC weights, optional int8 quantization,
+// and the FlatBuffer itself.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,9 @@ class ConvertError : public std::runtime_error {
 enum class Activation { kNone, kRelu };
 enum class Encoding { kDense, kCsr, kCsc };
 enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc };
+// The type of a layer's stored weight values: float32, or int8 with one float scale per
+// row (DenseInt8Weights or CsrInt8Weights, format version 4).
+enum class WeightType { kFloat32, kInt8 };
 
 // One fully connected layer, already in the .frugal orientation: the transpose of the
 // checkpoint's Keras kernel.
@@ -83,6 +87,29 @@ struct CscMatrix {
 // contains rows * cols values in row-major order.
 CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
 
+// Int8 values of a row-major matrix with one scale per row, in the .frugal
+// DenseInt8Weights layout.
+struct QuantizedMatrix {
+  std::vector<std::int8_t> values;  // rows * cols values in [-127, 127], row-major
+  std::vector<float> scales;        // rows values: the weight is scales[r] * values[r * cols + c]
+};
+
+// Quantizes each row symmetrically: scale = max |w| / 127 and value = round(w / scale),
+// rounding half to even, so the largest weight of a row maps to +-127 exactly and every
+// weight moves by at most scale / 2. An all-zero row gets scale 0. -128 is never produced.
+QuantizedMatrix QuantizeRows(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
+
+// Compressed sparse rows of an int8 matrix, in the .frugal CsrInt8Weights layout. Values
+// that quantized to 0 are not stored.
+struct CsrInt8Matrix {
+  std::vector<std::uint32_t> row_ptr;
+  std::vector<std::uint32_t> col_idx;
+  std::vector<std::int8_t> values;
+  std::vector<float> scales;  // rows values, as in QuantizedMatrix
+};
+
+CsrInt8Matrix PackCsrInt8(const QuantizedMatrix& quantized, std::uint32_t rows, std::uint32_t cols);
+
 // Bytes of a layer's weight arrays in each encoding, not counting the bias or the
 // FlatBuffer's own few bytes of vector lengths and tables: dense stores rows * cols
 // floats, CSR stores rows + 1 row pointers plus one column index and one float per nonzero.
@@ -90,6 +117,10 @@ std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols);
 std::uint64_t CsrWeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
 // CSC stores cols + 1 column pointers plus one row index and one float per nonzero.
 std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros);
+// Int8: dense stores rows * cols bytes plus rows float scales; CSR stores rows + 1 row
+// pointers, rows float scales, and one column index and one byte per nonzero.
+std::uint64_t DenseInt8WeightBytes(std::uint32_t rows, std::uint32_t cols);
+std::uint64_t CsrInt8WeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
 
 // The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
 // of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
@@ -110,6 +141,11 @@ inline constexpr double kCscMaxWorkFraction = 0.5;
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols,
                         std::uint64_t nonzeros, std::optional<double> csc_work_fraction = std::nullopt);
 
+// The encoding of an int8 layer: kAuto picks CSR exactly when CsrInt8WeightBytes <
+// DenseInt8WeightBytes, that is for a density below about one fifth, and never CSC.
+// Throws ConvertError for kCsc, because there is no int8 CSC encoding.
+Encoding ChooseInt8Encoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros);
+
 struct ConvertOptions {
   // Weights with |w| <= threshold become exact zeros before encoding; biases are kept.
   // 0 drops only exact zeros. Must be finite and >= 0.
@@ -124,6 +160,11 @@ struct ConvertOptions {
   // an unread input anyway.
   bool eliminate_dead_units = true;
   EncodingPolicy encoding = EncodingPolicy::kAuto;
+  // The weight type of every layer, unless layer_weight_type names the layer. Int8 layers
+  // are quantized after pruning and dead-unit elimination (see QuantizeRows), and a file
+  // with any int8 layer is written as format version 4.
+  WeightType weight_type = WeightType::kFloat32;
+  std::map<std::string, WeightType> layer_weight_type;
   // Raw model inputs (before input_scale), each of the checkpoint's input_size, on which
   // Convert measures each layer's CSC work fraction for kAuto. Empty: no CSC in kAuto.
   std::vector<std::vector<float>> calibration_inputs;
@@ -154,7 +195,10 @@ struct LayerSummary {
   std::uint32_t columns = 0;         // input_size as written
   std::uint64_t nonzeros = 0;
   Encoding encoding = Encoding::kDense;
-  std::uint64_t bytes = 0;  // weight arrays in the chosen encoding plus the bias
+  WeightType weight_type = WeightType::kFloat32;
+  // Weights that were not 0 before int8 quantization but rounded to 0; 0 for float layers.
+  std::uint64_t rounded_to_zero = 0;
+  std::uint64_t bytes = 0;  // weight arrays (and int8 scales) in the chosen encoding plus the bias
   // Calibration only: the mean fraction of this layer's inputs that are exactly zero,
   // and the CSC work fraction (see ChooseEncoding). Unset without calibration inputs.
   std::optional<double> input_zero_fraction;
@@ -189,5 +233,6 @@ Conversion ConvertFile(const std::string& input, const std::string& output,
 std::string FormatSummary(const Conversion& conversion);
 
 const char* EncodingName(Encoding encoding);
+const char* WeightTypeName(WeightType type);  // "f32" or "int8"
 
 }  // namespace frugal::converter
