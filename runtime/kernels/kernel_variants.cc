@@ -58,6 +58,36 @@ constexpr float kScalarCscmvColumnNs = 8.0f;
 constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
 
+// Block CSR crossovers: the density of stored values (fill-in zeros included) at or
+// below which each block kernel beats the dense kernel of its ISA, and its nanoseconds
+// per stored value. See the measurements in docs/benchmarks.md, "Block-sparse rows".
+constexpr float kAvx2Bsr1x1MaxDensity = 0.10f;
+constexpr float kAvx2Bsr4x1MaxDensity = 0.30f;
+constexpr float kAvx2Bsr8x1MaxDensity = 0.45f;
+constexpr float kAvx2Bsr1x4MaxDensity = 0.30f;
+constexpr float kAvx2Bsr1x1Ns = 0.45f;
+constexpr float kAvx2Bsr4x1Ns = 0.15f;
+constexpr float kAvx2Bsr8x1Ns = 0.10f;
+constexpr float kAvx2Bsr1x4Ns = 0.15f;
+constexpr float kScalarBsr1x1MaxDensity = 0.15f;
+constexpr float kScalarBsr4x1MaxDensity = 0.50f;
+constexpr float kScalarBsr8x1MaxDensity = 0.50f;
+constexpr float kScalarBsr1x4MaxDensity = 0.50f;
+constexpr float kScalarBsr1x1Ns = 0.58f;
+constexpr float kScalarBsr4x1Ns = 0.20f;
+constexpr float kScalarBsr8x1Ns = 0.20f;
+constexpr float kScalarBsr1x4Ns = 0.20f;
+// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures of the
+// 4-wide shapes for every shape, which keeps kAuto on the dense side for 8x1.
+constexpr float kNeonFmaBsr1x1MaxDensity = kAvx2Bsr1x1MaxDensity;
+constexpr float kNeonFmaBsr4x1MaxDensity = kAvx2Bsr4x1MaxDensity;
+constexpr float kNeonFmaBsr8x1MaxDensity = kAvx2Bsr4x1MaxDensity;
+constexpr float kNeonFmaBsr1x4MaxDensity = kAvx2Bsr1x4MaxDensity;
+constexpr float kNeonFmaBsr1x1Ns = kAvx2Bsr1x1Ns;
+constexpr float kNeonFmaBsr4x1Ns = kAvx2Bsr4x1Ns;
+constexpr float kNeonFmaBsr8x1Ns = kAvx2Bsr4x1Ns;
+constexpr float kNeonFmaBsr1x4Ns = kAvx2Bsr1x4Ns;
+
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
 #if defined(FRUGAL_KERNELS_AVX2)
@@ -65,6 +95,14 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kAvx2GemvNs},
     {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
      kAvx2CsrMaxDensity, kAvx2CsrmvNs},
+    {"f32_bsrmv_1x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr1x1MaxDensity, kAvx2Bsr1x1Ns, 0.0f, &f32_bsrmv_1x1__avx2, 1, 1},
+    {"f32_bsrmv_4x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr4x1MaxDensity, kAvx2Bsr4x1Ns, 0.0f, &f32_bsrmv_4x1__avx2, 4, 1},
+    {"f32_bsrmv_8x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr8x1MaxDensity, kAvx2Bsr8x1Ns, 0.0f, &f32_bsrmv_8x1__avx2, 8, 1},
+    {"f32_bsrmv_1x4__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr1x4MaxDensity, kAvx2Bsr1x4Ns, 0.0f, &f32_bsrmv_1x4__avx2, 1, 4},
 #endif
 #if defined(FRUGAL_KERNELS_NEONFMA)
     // Every CPU that runs this build has NEON: the toolchain's flags enabled it everywhere.
@@ -72,6 +110,14 @@ constexpr KernelVariant kVariants[] = {
      &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
     {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
      &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs},
+    {"f32_bsrmv_1x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr1x1MaxDensity, kNeonFmaBsr1x1Ns, 0.0f, &f32_bsrmv_1x1__neonfma, 1, 1},
+    {"f32_bsrmv_4x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr4x1MaxDensity, kNeonFmaBsr4x1Ns, 0.0f, &f32_bsrmv_4x1__neonfma, 4, 1},
+    {"f32_bsrmv_8x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr8x1MaxDensity, kNeonFmaBsr8x1Ns, 0.0f, &f32_bsrmv_8x1__neonfma, 8, 1},
+    {"f32_bsrmv_1x4__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr1x4MaxDensity, kNeonFmaBsr1x4Ns, 0.0f, &f32_bsrmv_1x4__neonfma, 1, 4},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
@@ -80,6 +126,14 @@ constexpr KernelVariant kVariants[] = {
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
+    {"f32_bsrmv_1x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr1x1MaxDensity, kScalarBsr1x1Ns, 0.0f, &f32_bsrmv_1x1__scalar, 1, 1},
+    {"f32_bsrmv_4x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr4x1MaxDensity, kScalarBsr4x1Ns, 0.0f, &f32_bsrmv_4x1__scalar, 4, 1},
+    {"f32_bsrmv_8x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr8x1MaxDensity, kScalarBsr8x1Ns, 0.0f, &f32_bsrmv_8x1__scalar, 8, 1},
+    {"f32_bsrmv_1x4__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr1x4MaxDensity, kScalarBsr1x4Ns, 0.0f, &f32_bsrmv_1x4__scalar, 1, 4},
 };
 
 }  // namespace
@@ -96,6 +150,22 @@ const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only) {
   }
   // Unreachable: every encoding has a scalar entry above that is always available.
   return *scalar;
+}
+
+const KernelVariant* SelectBlockKernel(std::uint32_t block_rows, std::uint32_t block_cols, bool scalar_only) {
+  const KernelVariant* scalar = nullptr;
+  for (const KernelVariant& variant : kVariants) {
+    if (variant.encoding != WeightEncoding::kBlockCsr) continue;
+    if (variant.block_rows != block_rows || variant.block_cols != block_cols) continue;
+    if (variant.isa == Isa::kScalar) scalar = &variant;
+    if (scalar_only && variant.isa != Isa::kScalar) continue;
+    if (variant.is_available()) return &variant;
+  }
+  return scalar;
+}
+
+bool IsSupportedBlockShape(std::uint32_t block_rows, std::uint32_t block_cols) {
+  return SelectBlockKernel(block_rows, block_cols, /*scalar_only=*/true) != nullptr;
 }
 
 }  // namespace frugal::kernels

@@ -32,6 +32,19 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
                          const std::uint32_t* row_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
+// Block-sparse rows y = activation(W x + b), with blocks of a fixed shape R x C that the
+// kernel's name gives (f32_bsrmv_<R>x<C>__<isa>). Block row b covers outputs [b R, b R + R)
+// and holds blocks block_row_ptr[b] .. block_row_ptr[b + 1] - 1. Block k multiplies
+// x[col, col + C), where col is its column index, by the R x C values at
+// values[k R C], row-major. Exactly one of col_u16 and col_u32 is non-null. The caller
+// guarantees the BlockCsrWeights invariants of schema/README.md (block_row_ptr
+// non-decreasing from 0 with ceil(rows / R) + 1 entries, col + C <= the length of x).
+// Writes y[0, rows) and nothing else, so the rows of the last block row past `rows`
+// are computed and dropped. y must not alias x.
+using BsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
+                         bool relu, float* y);
+
 // Instruction set a variant was compiled for.
 enum class Isa {
   kScalar,   // portable C++, compiled at the toolchain's baseline
@@ -39,7 +52,7 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv, csrmv and cscmv is set, matching `encoding`.
+// One compiled kernel. Exactly one of gemv, csrmv, cscmv and bsrmv is set, matching `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
   Isa isa;
@@ -60,6 +73,12 @@ struct KernelVariant {
   // CSC variants only: estimated nanoseconds per non-zero input on top of its weights,
   // mostly the mispredicted exit of the loop over its column. 0 on other variants.
   float ns_per_column = 0.0f;
+  // Block CSR variants only: the kernel and the block shape it runs. csr_max_density is
+  // then the density of stored values, fill-in zeros included, at or below which the
+  // kernel is faster than the dense variant of the same ISA.
+  BsrmvFn bsrmv = nullptr;
+  std::uint32_t block_rows = 0;
+  std::uint32_t block_cols = 0;
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -69,6 +88,14 @@ std::span<const KernelVariant> KernelVariants();
 // when `scalar_only` is set. Always succeeds, because the scalar variants are always
 // built and always available.
 const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only = false);
+
+// The first block CSR variant for blocks of block_rows x block_cols that the running CPU
+// supports, or its scalar variant when `scalar_only` is set. Every shape that the loader
+// accepts has a scalar variant, so this returns null only for other shapes.
+const KernelVariant* SelectBlockKernel(std::uint32_t block_rows, std::uint32_t block_cols, bool scalar_only = false);
+
+// Whether some kernel runs blocks of this shape, the shapes the loader accepts.
+bool IsSupportedBlockShape(std::uint32_t block_rows, std::uint32_t block_cols);
 
 void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                       const float* bias, bool relu, float* y);
@@ -80,12 +107,38 @@ void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32
                        const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
 
+// Block CSR, one function per block shape.
+void f32_bsrmv_1x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_4x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_8x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_1x4__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
 void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                        const float* bias, bool relu, float* y);
 void f32_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr,
                      const std::uint32_t* col_idx, const float* values, const float* x,
                      const float* bias, bool relu, float* y);
+void f32_bsrmv_1x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_4x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_8x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_1x4__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
 
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
@@ -93,5 +146,17 @@ void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w
 void f32_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr,
                         const std::uint32_t* col_idx, const float* values, const float* x,
                         const float* bias, bool relu, float* y);
+void f32_bsrmv_1x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_4x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_8x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_1x4__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
 
 }  // namespace frugal::kernels

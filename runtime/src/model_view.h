@@ -14,7 +14,8 @@ namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
 // bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
-// for kCsc only the three CSC arrays.
+// for kCsc only the three CSC arrays, for kBlockCsr the block arrays (one of the two
+// column index arrays) and info.block_rows and info.block_cols.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -25,6 +26,10 @@ struct LayerView {
   const std::uint32_t* col_ptr = nullptr; // input_size + 1 entries
   const std::uint32_t* row_idx = nullptr; // nnz entries
   const float* csc_values = nullptr;      // nnz entries
+  const std::uint32_t* block_row_ptr = nullptr;  // ceil(output_size / block_rows) + 1 entries
+  const std::uint16_t* block_col_u16 = nullptr;  // one per block, or null
+  const std::uint32_t* block_col_u32 = nullptr;  // one per block, or null
+  const float* block_values = nullptr;           // blocks x block_rows x block_cols entries
 };
 
 struct ModelView {

@@ -38,7 +38,12 @@ LoadedModel Load(std::vector<std::uint8_t> bytes) {
 std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector<float> x) {
   for (const testing::TestLayer& layer : model.layers) {
     std::vector<float> y(layer.output_size);
-    if (layer.csc) {
+    if (layer.block_csr) {
+      kernels::reference::f32_bsrmv(layer.output_size, layer.block_rows, layer.block_cols, layer.block_row_ptr.data(),
+                                    layer.block_col_u16.has_value() ? layer.block_col_u16->data() : nullptr,
+                                    layer.block_col_u32.has_value() ? layer.block_col_u32->data() : nullptr,
+                                    layer.block_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.csc) {
       kernels::reference::f32_cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
                                     layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
     } else if (layer.csr) {
@@ -363,6 +368,53 @@ TEST_CASE("kAuto gives a dense CSC layer a dense form") {
   for (Interpreter* interpreter : {&stored, &dense}) {
     CheckOutputs(*interpreter, spec, dense_input);
     CheckOutputs(*interpreter, spec, one_input);
+  }
+}
+
+// fc1 is a block CSR 784 -> 61 layer of block_rows x block_cols blocks at `zero_fraction`
+// zeros (61 rows leave the last 4x1 and 8x1 block rows partly padding), fc2 a block CSR
+// 61 -> 10 layer of the same shape with uint32 indices.
+testing::TestModel BlockCsrSpec(std::uint32_t block_rows, std::uint32_t block_cols, double zero_fraction) {
+  testing::TestModel spec;
+  spec.format_version = 4;
+  std::mt19937 rng(29);
+  spec.layers.push_back(testing::BlockCsrLayer("fc1", 784, 61, testing::RandomWeights(rng, 784 * 61, zero_fraction),
+                                               testing::RandomWeights(rng, 61, 0.0), /*relu=*/true, block_rows,
+                                               block_cols));
+  spec.layers.push_back(testing::BlockCsrLayer("fc2", 61, 10, testing::RandomWeights(rng, 61 * 10, zero_fraction),
+                                               testing::RandomWeights(rng, 10, 0.0), /*relu=*/false, block_rows,
+                                               block_cols, /*narrow=*/false));
+  return spec;
+}
+
+TEST_CASE("block CSR layers run in every mode") {
+  std::mt19937 rng(8);
+  const std::vector<float> input = testing::RandomWeights(rng, 784, 0.3);
+  for (auto [block_rows, block_cols] : {std::pair{1u, 1u}, {4u, 1u}, {8u, 1u}, {1u, 4u}}) {
+    CAPTURE(block_rows);
+    CAPTURE(block_cols);
+    const testing::TestModel spec = BlockCsrSpec(block_rows, block_cols, 0.9);
+    const auto model = Load(testing::Serialize(spec));
+    const bool scalar_only = ExpectScalarKernels(false);
+    const kernels::KernelVariant* block_kernel = kernels::SelectBlockKernel(block_rows, block_cols, scalar_only);
+    REQUIRE(block_kernel != nullptr);
+    const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+
+    Interpreter stored(*model, {ExecutionMode::kAsStored, false});
+    Interpreter dense(*model, {ExecutionMode::kDense, false});
+    Interpreter automatic(*model, {ExecutionMode::kAuto, false});
+    CHECK(stored.kernel_name(0) == block_kernel->name);
+    CHECK(dense.kernel_name(0) == dense_kernel.name);
+    // kAuto keeps a block layer whose stored density, fill-in included, is at or below
+    // its kernel's crossover, and expands it to dense above.
+    for (std::size_t i = 0; i < 2; ++i) {
+      const LayerInfo& info = model->layer(i);
+      const double density = static_cast<double>(info.stored_values) / (double{info.input_size} * info.output_size);
+      CAPTURE(density);
+      const bool keeps_blocks = density <= block_kernel->csr_max_density;
+      CHECK(automatic.kernel_name(i) == (keeps_blocks ? block_kernel->name : dense_kernel.name));
+    }
+    for (Interpreter* interpreter : {&stored, &dense, &automatic}) CheckOutputs(*interpreter, spec, input);
   }
 }
 

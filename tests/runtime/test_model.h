@@ -19,13 +19,20 @@ struct TestLayer {
   bool relu = false;
   bool csr = false;
   bool csc = false;
-  std::vector<float> dense_values;  // row-major output_size x input_size, when neither csr nor csc
+  bool block_csr = false;
+  std::vector<float> dense_values;  // row-major output_size x input_size, when no sparse encoding is set
   std::vector<std::uint32_t> row_ptr;  // when csr
   std::vector<std::uint32_t> col_idx;
   std::vector<float> csr_values;
   std::vector<std::uint32_t> col_ptr;  // when csc
   std::vector<std::uint32_t> row_idx;
   std::vector<float> csc_values;
+  std::uint32_t block_rows = 0;  // when block_csr
+  std::uint32_t block_cols = 0;
+  std::vector<std::uint32_t> block_row_ptr;
+  std::optional<std::vector<std::uint16_t>> block_col_u16;  // written only when set
+  std::optional<std::vector<std::uint32_t>> block_col_u32;
+  std::vector<float> block_values;
   std::vector<float> bias;
 
   // Overrides for invalid models.
@@ -57,6 +64,15 @@ TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 // A CSC layer holding the non-zero entries of row-major `weights`, column by column.
 TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu);
+
+// A block CSR layer of block_rows x block_cols blocks holding `weights`, packed as the
+// converter does: per block row, a block starts at each column with a non-zero weight that
+// no earlier block covers, shifted left to fit when it would end past input_size. Its
+// weights already in the previous block are stored as 0. Column indices are uint16 when
+// `narrow` is set, else uint32.
+TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                        const std::vector<float>& weights, std::vector<float> bias, bool relu,
+                        std::uint32_t block_rows, std::uint32_t block_cols, bool narrow = true);
 
 // Row-major weights with values in [-1, 1), each exactly 0 with probability `zero_fraction`.
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction);

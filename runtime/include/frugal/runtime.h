@@ -46,7 +46,7 @@ class Status {
 };
 
 enum class Activation { kNone, kRelu };
-enum class WeightEncoding { kDense, kCsr, kCsc };
+enum class WeightEncoding { kDense, kCsr, kCsc, kBlockCsr };
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -55,8 +55,13 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR and CSC)
+  // Values held in the file: nnz for CSR and CSC, blocks x block_rows x block_cols for
+  // block CSR (the zeros that fill its blocks included).
+  std::uint64_t stored_values = 0;
   std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
+  // Block CSR only: the block shape, rows x columns; 0 for other encodings.
+  std::uint32_t block_rows = 0;
+  std::uint32_t block_cols = 0;
 };
 
 struct LoadOptions {
