@@ -58,28 +58,40 @@ constexpr float kScalarCscmvColumnNs = 8.0f;
 constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
 
-// Block CSR crossovers: the density of stored values (fill-in zeros included) at or
-// below which each block kernel beats the dense kernel of its ISA, and its nanoseconds
-// per stored value. See the measurements in docs/benchmarks.md, "Block-sparse rows".
-constexpr float kAvx2Bsr1x1MaxDensity = 0.10f;
-constexpr float kAvx2Bsr4x1MaxDensity = 0.30f;
-constexpr float kAvx2Bsr8x1MaxDensity = 0.45f;
-constexpr float kAvx2Bsr1x4MaxDensity = 0.30f;
-constexpr float kAvx2Bsr1x1Ns = 0.45f;
-constexpr float kAvx2Bsr4x1Ns = 0.15f;
-constexpr float kAvx2Bsr8x1Ns = 0.10f;
-constexpr float kAvx2Bsr1x4Ns = 0.15f;
-constexpr float kScalarBsr1x1MaxDensity = 0.15f;
+// Block CSR crossovers: the density of stored values, fill-in zeros included, at or
+// below which each block kernel beats the dense kernel of its ISA. Measured with
+//   frugal_kernels_benchmark --benchmark_filter='(gemv|csrmv|bsrmv).*/(64x784|300x784|100x300|64x64)(/|$)'
+//     --benchmark_min_time=0.2 --benchmark_repetitions=3
+// on the machine above under load from other jobs, medians of CPU time, on layers with
+// independent random zeros (docs/benchmarks.md, "Block-sparse rows"). Per block at 90%
+// and 95% zeros on 300x784: AVX2 1x1 0.26 ns, 4x1 0.34 to 0.37, 8x1 0.37 to 0.39, 1x4
+// 0.27 to 0.31, against 0.029 ns per cell for f32_gemv_4x__avx2. Scalar 1x1 0.27 ns,
+// 4x1 0.51, 8x1 1.56, 1x4 1.07, against 0.070 ns per cell for f32_gemv__scalar. The
+// crossover is then R x C x (dense ns per cell) / (ns per block), rounded down:
+//   AVX2 4x1 0.31, 8x1 0.59, 1x4 0.37; scalar 4x1 0.55, 8x1 0.36, 1x4 0.26.
+// 1x1 blocks are CSR with 16-bit indices and keep the CSR kernels' crossovers.
+constexpr float kAvx2Bsr1x1MaxDensity = kAvx2CsrMaxDensity;
+constexpr float kAvx2Bsr4x1MaxDensity = 0.28f;
+constexpr float kAvx2Bsr8x1MaxDensity = 0.50f;
+constexpr float kAvx2Bsr1x4MaxDensity = 0.33f;
+constexpr float kScalarBsr1x1MaxDensity = kScalarCsrMaxDensity;
 constexpr float kScalarBsr4x1MaxDensity = 0.50f;
-constexpr float kScalarBsr8x1MaxDensity = 0.50f;
-constexpr float kScalarBsr1x4MaxDensity = 0.50f;
-constexpr float kScalarBsr1x1Ns = 0.58f;
-constexpr float kScalarBsr4x1Ns = 0.20f;
-constexpr float kScalarBsr8x1Ns = 0.20f;
-constexpr float kScalarBsr1x4Ns = 0.20f;
-// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures of the
-// 4-wide shapes for every shape, which keeps kAuto on the dense side for 8x1.
-constexpr float kNeonFmaBsr1x1MaxDensity = kAvx2Bsr1x1MaxDensity;
+constexpr float kScalarBsr8x1MaxDensity = 0.33f;
+constexpr float kScalarBsr1x4MaxDensity = 0.24f;
+// Nanoseconds per stored value, fill-in included: the per-block costs above divided by
+// R x C, from the same run. Nothing reads them for block layers yet; kAuto uses the
+// crossovers.
+constexpr float kAvx2Bsr1x1Ns = 0.26f;
+constexpr float kAvx2Bsr4x1Ns = 0.093f;
+constexpr float kAvx2Bsr8x1Ns = 0.049f;
+constexpr float kAvx2Bsr1x4Ns = 0.077f;
+constexpr float kScalarBsr1x1Ns = 0.27f;
+constexpr float kScalarBsr4x1Ns = 0.13f;
+constexpr float kScalarBsr8x1Ns = 0.195f;
+constexpr float kScalarBsr1x4Ns = 0.27f;
+// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, but
+// 4-wide NEON runs an 8x1 block as two FMLAs, so its 8x1 crossover takes the 4x1 one.
+constexpr float kNeonFmaBsr1x1MaxDensity = kNeonFmaCsrMaxDensity;
 constexpr float kNeonFmaBsr4x1MaxDensity = kAvx2Bsr4x1MaxDensity;
 constexpr float kNeonFmaBsr8x1MaxDensity = kAvx2Bsr4x1MaxDensity;
 constexpr float kNeonFmaBsr1x4MaxDensity = kAvx2Bsr1x4MaxDensity;
