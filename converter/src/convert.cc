@@ -1,5 +1,5 @@
 // Turns a validated checkpoint into a .frugal FlatBuffer: threshold pruning, per-layer
-// dense, CSR or CSC encoding, metadata, and a final check by the runtime's own loader.
+// dense, CSR, CSC or block CSR encoding, metadata, and a final check by the runtime's own loader.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -31,6 +31,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Written only when a layer is stored as CscWeights, with or without input_indices.
 constexpr std::uint32_t kCscFormatVersion = 3;
+// Written only when a layer is stored as BlockCsrWeights.
+constexpr std::uint32_t kBlockCsrFormatVersion = 4;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
@@ -42,6 +44,9 @@ struct PreparedLayer {
   const std::vector<float>& weights() const { return layer->weights; }
   std::uint64_t nonzeros = 0;
   Encoding encoding = Encoding::kDense;
+  // Block CSR only: the block shape and the number of blocks.
+  BlockShape block_shape;
+  std::uint64_t blocks = 0;
 };
 
 void CheckDensity(double density, const std::string& where) {
@@ -155,6 +160,42 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
   return result;
 }
 
+std::uint64_t CountBlocks(const Layer& layer, BlockShape shape) {
+  return PackBlockCsr(layer.weights, layer.output_size, layer.input_size, shape).col_idx.size();
+}
+
+// Sets block CSR on `prepared`: with the forced shape for EncodingPolicy::kBlockCsr, and
+// for kAuto when the best shape's estimate beats dense and CSR by kBlockCsrMaxShareOfBest.
+void ChooseBlockCsr(const Layer& layer, const ConvertOptions& options, PreparedLayer* prepared) {
+  if (options.encoding == EncodingPolicy::kBlockCsr) {
+    if (options.block_shape.has_value()) {
+      const BlockShape shape = *options.block_shape;
+      if (shape.cols > layer.input_size) {
+        throw ConvertError("layer " + layer.name + " has input_size = " + std::to_string(layer.input_size) +
+                           ", fewer columns than the block width " + std::to_string(shape.cols) +
+                           "; choose a narrower block or leave the shape to the converter");
+      }
+      prepared->block_shape = shape;
+      prepared->blocks = CountBlocks(layer, shape);
+    } else {
+      const BlockChoice choice = ChooseBlockShape(layer.weights, layer.output_size, layer.input_size);
+      prepared->block_shape = choice.shape;
+      prepared->blocks = choice.blocks;
+    }
+    prepared->encoding = Encoding::kBlockCsr;
+    return;
+  }
+  if (options.encoding != EncodingPolicy::kAuto || prepared->encoding == Encoding::kCsc) return;
+  const BlockChoice choice = ChooseBlockShape(layer.weights, layer.output_size, layer.input_size);
+  const double best_other = std::min(EstimateDenseNs(layer.output_size, layer.input_size),
+                                     EstimateCsrNs(layer.output_size, prepared->nonzeros));
+  if (choice.estimated_ns < kBlockCsrMaxShareOfBest * best_other) {
+    prepared->encoding = Encoding::kBlockCsr;
+    prepared->block_shape = choice.shape;
+    prepared->blocks = choice.blocks;
+  }
+}
+
 PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
                       std::optional<double> csc_work_fraction = std::nullopt) {
   PreparedLayer prepared;
@@ -163,6 +204,7 @@ PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
       std::count_if(layer.weights.begin(), layer.weights.end(), [](float w) { return w != 0.0f; }));
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
                                      csc_work_fraction);
+  ChooseBlockCsr(layer, options, &prepared);
   return prepared;
 }
 
@@ -172,6 +214,9 @@ std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t 
       return CsrWeightBytes(rows, nonzeros);
     case Encoding::kCsc:
       return CscWeightBytes(cols, nonzeros);
+    case Encoding::kBlockCsr:
+      // Callers pass block layers to WeightBytes, which knows their blocks.
+      break;
     case Encoding::kDense:
       break;
   }
@@ -180,6 +225,9 @@ std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t 
 
 std::uint64_t WeightBytes(const PreparedLayer& prepared) {
   const Layer& layer = *prepared.layer;
+  if (prepared.encoding == Encoding::kBlockCsr) {
+    return BlockCsrWeightBytes(layer.output_size, layer.input_size, prepared.block_shape, prepared.blocks);
+  }
   return EncodedBytes(prepared.encoding, layer.output_size, layer.input_size, prepared.nonzeros);
 }
 
@@ -194,6 +242,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   flatbuffers::FlatBufferBuilder builder(1024);
   std::vector<flatbuffers::Offset<fb::FullyConnected>> layer_offsets;
   bool any_csc = false;
+  bool any_block_csr = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
@@ -214,6 +263,24 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
       weights = fb::CreateCscWeights(builder, col_ptr, row_idx, values).Union();
       weights_type = fb::Weights::CscWeights;
       any_csc = true;
+    } else if (prepared.encoding == Encoding::kBlockCsr && !all_dense) {
+      const BlockCsrMatrix blocks =
+          PackBlockCsr(prepared.weights(), layer.output_size, layer.input_size, prepared.block_shape);
+      const auto block_row_ptr = builder.CreateVector(blocks.block_row_ptr);
+      flatbuffers::Offset<flatbuffers::Vector<std::uint16_t>> col_u16;
+      flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> col_u32;
+      if (BlockIndicesFitUint16(layer.input_size, prepared.block_shape)) {
+        const std::vector<std::uint16_t> narrow(blocks.col_idx.begin(), blocks.col_idx.end());
+        col_u16 = builder.CreateVector(narrow);
+      } else {
+        col_u32 = builder.CreateVector(blocks.col_idx);
+      }
+      const auto values = builder.CreateVector(blocks.values);
+      weights = fb::CreateBlockCsrWeights(builder, blocks.shape.rows, blocks.shape.cols, block_row_ptr, col_u16,
+                                          col_u32, values)
+                    .Union();
+      weights_type = fb::Weights::BlockCsrWeights;
+      any_block_csr = true;
     } else {
       const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
@@ -229,11 +296,14 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto description_offset = builder.CreateString(description);
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
+  // The lowest version that has every table the file uses.
+  const std::uint32_t sparse_version = any_block_csr ? kBlockCsrFormatVersion : kCscFormatVersion;
+  const bool needs_sparse_version = any_block_csr || any_csc;
   if (checkpoint.input_indices.empty()) {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kFormatVersion;
+    const std::uint32_t version = needs_sparse_version ? sparse_version : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
   } else {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kGatherFormatVersion;
+    const std::uint32_t version = needs_sparse_version ? sparse_version : kGatherFormatVersion;
     const auto indices = builder.CreateVector(checkpoint.input_indices);
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata, indices,
                                                    checkpoint.input_size));
@@ -283,6 +353,9 @@ std::string Percent(double fraction) {
 bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, std::optional<double> csc_work_fraction) {
   const Layer& first = model.layers.front();
   const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
+  // Block CSR, like CSR, stores nothing for an unread input, so the gather only adds its
+  // indices.
+  if (gathered.encoding == Encoding::kBlockCsr) return false;
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
   const Encoding full_encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size,
                                                 gathered.nonzeros, csc_work_fraction);
@@ -313,6 +386,8 @@ const char* EncodingName(Encoding encoding) {
       return "csr";
     case Encoding::kCsc:
       return "csc";
+    case Encoding::kBlockCsr:
+      return "block-csr";
     case Encoding::kDense:
       break;
   }
@@ -351,6 +426,99 @@ CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint3
   return csc;
 }
 
+BlockCsrMatrix PackBlockCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols,
+                            BlockShape shape) {
+  auto weight = [&](std::uint32_t r, std::uint32_t c) {
+    return r < rows ? weights[std::size_t{r} * cols + c] : 0.0f;
+  };
+  BlockCsrMatrix blocks;
+  blocks.shape = shape;
+  blocks.block_row_ptr.push_back(0);
+  for (std::uint32_t base = 0; base < rows; base += shape.rows) {
+    std::uint32_t covered = 0;  // columns below this are in an earlier block of this block row
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      if (c < covered) continue;
+      bool nonzero = false;
+      for (std::uint32_t i = 0; i < shape.rows && !nonzero; ++i) nonzero = weight(base + i, c) != 0.0f;
+      if (!nonzero) continue;
+      const std::uint32_t start = std::min(c, cols - shape.cols);
+      blocks.col_idx.push_back(start);
+      for (std::uint32_t i = 0; i < shape.rows; ++i) {
+        for (std::uint32_t j = 0; j < shape.cols; ++j) {
+          blocks.values.push_back(start + j < covered ? 0.0f : weight(base + i, start + j));
+        }
+      }
+      covered = start + shape.cols;
+    }
+    blocks.block_row_ptr.push_back(static_cast<std::uint32_t>(blocks.col_idx.size()));
+  }
+  return blocks;
+}
+
+bool BlockIndicesFitUint16(std::uint32_t cols, BlockShape shape) {
+  return cols - shape.cols <= std::numeric_limits<std::uint16_t>::max();
+}
+
+std::uint64_t BlockCsrWeightBytes(std::uint32_t rows, std::uint32_t cols, BlockShape shape, std::uint64_t blocks) {
+  const std::uint64_t block_row_count = (std::uint64_t{rows} + shape.rows - 1) / shape.rows;
+  const std::uint64_t index_bytes = BlockIndicesFitUint16(cols, shape) ? sizeof(std::uint16_t) : sizeof(std::uint32_t);
+  return (block_row_count + 1) * sizeof(std::uint32_t) +
+         blocks * (index_bytes + std::uint64_t{shape.rows} * shape.cols * sizeof(float));
+}
+
+namespace {
+
+// Kernel costs in nanoseconds for the estimates below, medians of CPU time from one run
+// of frugal_kernels_benchmark with AVX2 on layers of 64x64 to 300x784 with random zeros
+// (docs/benchmarks.md, "Block-sparse rows"): f32_gemv_4x__avx2 per cell, f32_csrmv__avx2
+// per value and per row, and each f32_bsrmv_RxC__avx2 per block at 90% and 95% zeros.
+// The per-row cost is CSR's for every shape: the fit of per-block-row costs was
+// unreliable, because the per-block cost itself falls as blocks get denser.
+constexpr double kDenseNsPerCell = 0.029;
+constexpr double kCsrNsPerValue = 0.25;
+constexpr double kNsPerRow = 0.5;
+struct BlockCost {
+  BlockShape shape;
+  double ns_per_block;
+};
+constexpr BlockCost kBlockCosts[] = {
+    {{1, 1}, 0.26},
+    {{4, 1}, 0.37},
+    {{8, 1}, 0.39},
+    {{1, 4}, 0.30},
+};
+
+}  // namespace
+
+double EstimateDenseNs(std::uint32_t rows, std::uint32_t cols) {
+  return kDenseNsPerCell * rows * cols;
+}
+
+double EstimateCsrNs(std::uint32_t rows, std::uint64_t nonzeros) {
+  return kCsrNsPerValue * static_cast<double>(nonzeros) + kNsPerRow * rows;
+}
+
+double EstimateBlockCsrNs(std::uint32_t rows, BlockShape shape, std::uint64_t blocks) {
+  for (const BlockCost& cost : kBlockCosts) {
+    if (cost.shape.rows != shape.rows || cost.shape.cols != shape.cols) continue;
+    const double block_row_count = std::ceil(static_cast<double>(rows) / shape.rows);
+    return cost.ns_per_block * static_cast<double>(blocks) + kNsPerRow * block_row_count;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  BlockChoice best;
+  best.estimated_ns = std::numeric_limits<double>::infinity();
+  for (const BlockShape shape : kBlockShapes) {
+    if (shape.cols > cols) continue;
+    const std::uint64_t blocks = PackBlockCsr(weights, rows, cols, shape).col_idx.size();
+    const double ns = EstimateBlockCsrNs(rows, shape, blocks);
+    if (ns < best.estimated_ns) best = {shape, blocks, ns};
+  }
+  return best;
+}
+
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols) {
   return std::uint64_t{rows} * cols * sizeof(float);
 }
@@ -372,6 +540,8 @@ Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t
       return Encoding::kCsr;
     case EncodingPolicy::kCsc:
       return Encoding::kCsc;
+    case EncodingPolicy::kBlockCsr:
+      return Encoding::kBlockCsr;
     case EncodingPolicy::kAuto:
       break;
   }
@@ -423,7 +593,15 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
     conversion.layers.push_back({layer.name, before.output_size, before.input_size, layer.output_size,
                                  layer.input_size, layers[i].nonzeros, layers[i].encoding,
                                  WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float),
-                                 std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, BlockShape{}, 0, 0, 0});
+    if (layers[i].encoding == Encoding::kBlockCsr) {
+      LayerSummary& summary = conversion.layers.back();
+      const BlockShape shape = layers[i].block_shape;
+      summary.block_shape = shape;
+      summary.blocks = layers[i].blocks;
+      summary.stored_values = layers[i].blocks * shape.rows * shape.cols;
+      summary.index_bytes = BlockIndicesFitUint16(layer.input_size, shape) ? 2 : 4;
+    }
     if (!calibration.empty()) {
       conversion.layers.back().input_zero_fraction = calibration[i].input_zero_fraction;
       conversion.layers.back().csc_work_fraction = calibration[i].csc_work_fraction;
@@ -469,7 +647,7 @@ std::string FormatSummary(const Conversion& conversion) {
 
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %12s %8s\n", width, "layer", "before", "after",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %9s %12s %8s\n", width, "layer", "before", "after",
                 "nonzeros", "density", "encoding", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
@@ -479,7 +657,7 @@ std::string FormatSummary(const Conversion& conversion) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
     const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
     const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
-    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, layer.name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %9s %12llu %8s\n", width, layer.name.c_str(),
                   before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
                   EncodingName(layer.encoding), static_cast<unsigned long long>(layer.bytes),
@@ -489,7 +667,7 @@ std::string FormatSummary(const Conversion& conversion) {
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, "total", "", "",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %9s %12llu %8s\n", width, "total", "", "",
                 static_cast<unsigned long long>(nonzeros),
                 Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "",
                 static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
@@ -497,6 +675,18 @@ std::string FormatSummary(const Conversion& conversion) {
   std::snprintf(line, sizeof line, "inputs: %u, of which layer 0 reads %u\n", conversion.input_size,
                 conversion.inputs_read);
   text += line;
+  for (const LayerSummary& layer : conversion.layers) {
+    if (layer.encoding != Encoding::kBlockCsr) continue;
+    const double fill_in = layer.nonzeros == 0 ? 0.0 : static_cast<double>(layer.stored_values) /
+                                                          static_cast<double>(layer.nonzeros);
+    std::snprintf(line, sizeof line,
+                  "block-csr %s: %ux%u blocks, %u rows, %llu blocks, %llu stored values for %llu nonzeros "
+                  "(fill-in %.2fx), uint%u column indices\n",
+                  layer.name.c_str(), layer.block_shape.rows, layer.block_shape.cols, layer.rows,
+                  static_cast<unsigned long long>(layer.blocks), static_cast<unsigned long long>(layer.stored_values),
+                  static_cast<unsigned long long>(layer.nonzeros), fill_in, layer.index_bytes * 8);
+    text += line;
+  }
   if (conversion.calibration_count > 0) {
     std::snprintf(line, sizeof line, "calibration on %zu inputs (csc when CSR would be chosen and work <= %s):\n",
                   conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str());
