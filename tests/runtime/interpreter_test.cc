@@ -409,7 +409,8 @@ TEST_CASE("block CSR layers run in every mode") {
     // its kernel's crossover, and expands it to dense above.
     for (std::size_t i = 0; i < 2; ++i) {
       const LayerInfo& info = model->layer(i);
-      const double density = static_cast<double>(info.stored_values) / (double{info.input_size} * info.output_size);
+      const double cells = static_cast<double>(info.input_size) * info.output_size;
+      const double density = static_cast<double>(info.stored_values) / cells;
       CAPTURE(density);
       const bool keeps_blocks = density <= block_kernel->csr_max_density;
       CHECK(automatic.kernel_name(i) == (keeps_blocks ? block_kernel->name : dense_kernel.name));
