@@ -90,9 +90,9 @@ Operands MakeOperands(Shape shape, int zero_percent) {
   return op;
 }
 
-// Block CSR arrays of `dense` with R x C blocks, packed as frugal-convert packs them: per
+// Block CSR arrays of `dense` with R x C blocks, packed as frugal-convert packs them. Per
 // block row, a block starts at each column with a non-zero weight that no earlier block
-// covers, shifted left to fit when it would end past cols.
+// covers. A block that would end past cols moves left to fit.
 struct BlockOperands {
   std::vector<std::uint32_t> block_row_ptr;
   std::vector<std::uint16_t> col;
@@ -126,8 +126,8 @@ BlockOperands PackBlocks(const std::vector<float>& dense, Shape shape, std::uint
   return op;
 }
 
-// The counter stored is the stored values, fill-in zeros included; fill_in is stored
-// values per non-zero weight.
+// The counter stored is the stored values, fill-in zeros included, and fill_in is the
+// stored values per non-zero weight.
 void RunBsrmvOn(benchmark::State& state, const frugal::kernels::KernelVariant* variant, Shape shape, Operands op) {
   const BlockOperands blocks = PackBlocks(op.dense, shape, variant->block_rows, variant->block_cols);
   for (auto _ : state) {
@@ -293,16 +293,16 @@ int main(int argc, char** argv) {
   // Benchmark parses the remaining flags.
   constexpr std::string_view kWeightsFlag = "--frugal_weights=";
   std::string weights_path;
-  int kept = 1;
+  int remaining_argc = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.substr(0, kWeightsFlag.size()) == kWeightsFlag) {
       weights_path = std::string(arg.substr(kWeightsFlag.size()));
     } else {
-      argv[kept++] = argv[i];
+      argv[remaining_argc++] = argv[i];
     }
   }
-  argc = kept;
+  argc = remaining_argc;
   if (!weights_path.empty()) {
     std::vector<FileLayer> layers;
     if (!ReadDenseLayers(weights_path, &layers)) return 1;

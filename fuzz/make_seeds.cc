@@ -61,9 +61,10 @@ struct SeedLayer {
   bool narrow = true;
 };
 
-// Packs `layer` into blocks the way frugal-convert does: a block starts at each column
-// with a non-zero weight that no earlier block of its block row covers, moved left to
-// end at the last column when needed, with 0 where the previous block holds the weight.
+// Packs `layer` into blocks the way frugal-convert does. A block starts at each column
+// with a non-zero weight that no earlier block of its block row covers. A block that
+// would end past the last column moves left, with 0 where the previous block has the
+// weight.
 flatbuffers::Offset<void> BuildBlockCsr(flatbuffers::FlatBufferBuilder& builder, const SeedLayer& layer) {
   auto weight = [&](std::uint32_t r, std::uint32_t c) {
     return r < layer.outputs ? layer.weights[r * layer.inputs + c] : 0.0f;
@@ -189,9 +190,9 @@ void WriteModelSeeds(const fs::path& folder) {
   Write(folder / "csc_mlp.version2.frugal", BuildModel(csc_mlp, 2, "FRGL"));
   Write(folder / "csc_no_nonzeros.frugal",
         BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), /*csc=*/true}}, 3, "FRGL"));
-  // Block CSR: an MLP of a 4x1 layer with uint16 indices (6 rows, so the last block row
-  // has 2 padding rows) and a 1x4 layer with uint32 indices, the same model in a version 3
-  // file (rejected), and an 8x1 layer without blocks.
+  // Block CSR: an MLP of a 4x1 layer with uint16 indices and a 1x4 layer with uint32
+  // indices. The 4x1 layer has 6 rows, so its last block row has 2 padding rows. Then the
+  // same model in a version 3 file (rejected), and an 8x1 layer without blocks.
   const std::vector<SeedLayer> block_mlp = {{8, 6, true, false, Pattern(6, 8, 3), false, 4, 1, true},
                                             {6, 3, false, false, Pattern(3, 6, 2), false, 1, 4, false}};
   WriteWithVariants(folder, "block_mlp.frugal", BuildModel(block_mlp, 4, "FRGL"));

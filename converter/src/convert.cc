@@ -215,7 +215,7 @@ std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t 
     case Encoding::kCsc:
       return CscWeightBytes(cols, nonzeros);
     case Encoding::kBlockCsr:
-      // Callers pass block layers to WeightBytes, which knows their blocks.
+      // Callers pass block layers to WeightBytes, which has their block count.
       break;
     case Encoding::kDense:
       break;
@@ -468,10 +468,11 @@ std::uint64_t BlockCsrWeightBytes(std::uint32_t rows, std::uint32_t cols, BlockS
 
 namespace {
 
-// Kernel costs in nanoseconds for the estimates below, medians of CPU time from one run
-// of frugal_kernels_benchmark with AVX2 on layers of 64x64 to 300x784 with random zeros
-// (docs/benchmarks.md, "Block-sparse rows"): f32_gemv_4x__avx2 per cell, f32_csrmv__avx2
-// per value and per row, and each f32_bsrmv_RxC__avx2 per block at 90% and 95% zeros.
+// Kernel costs in nanoseconds for the estimates below. They are medians of CPU time from
+// one run of frugal_kernels_benchmark with AVX2 on layers of 64x64 to 300x784 with random
+// zeros (docs/benchmarks.md, "Block-sparse rows"). Dense is f32_gemv_4x__avx2 per cell,
+// CSR f32_csrmv__avx2 per value, and each f32_bsrmv_RxC__avx2 per block at 90% and 95%
+// zeros.
 // The per-row cost is CSR's for every shape: the fit of per-block-row costs was
 // unreliable, because the per-block cost itself falls as blocks get denser.
 constexpr double kDenseNsPerCell = 0.029;

@@ -311,8 +311,8 @@ TEST_CASE("reference kernels agree with each other") {
 // Runs every block CSR variant of 4x1 blocks on the hand-made layer below and checks the
 // outputs to the bit.
 TEST_CASE("block CSR empty block rows and padding rows") {
-  // 6 x 3 weights in two block rows of 4 rows; the second block row covers rows 4 and 5
-  // and two padding rows 6 and 7, which hold zeros.
+  // 6 x 3 weights in two block rows of 4 rows. The second block row covers rows 4 and 5
+  // and two padding rows 6 and 7, which are zeros.
   //   block row 0: no blocks                -> y0..y3 = activation(bias)
   //   block row 1: one block at column 2 with values [3, -2, 0, 0] (rows 4 to 7)
   // With x = [7, 9, 0.5] and bias = [1, -1, 2, -2, 0.25, 0.5]:

@@ -583,6 +583,7 @@ TEST_CASE("loader rejects block CSR weights") {
                   "layer 0 (fc1): weights_type = BlockCsrWeights needs format_version = 4, but the file has "
                   "format_version = 3");
   }
+
   SUBCASE("unsupported block shape") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_rows = 2;
@@ -590,23 +591,27 @@ TEST_CASE("loader rejects block CSR weights") {
     CheckRejected(model, StatusCode::kUnsupported,
                   "layer 0 (fc1): BlockCsrWeights block shape block_rows x block_cols = 2x2 is not supported");
   }
+
   SUBCASE("zero block rows") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_rows = 0;
     CheckRejected(model, StatusCode::kUnsupported, "block_rows x block_cols = 0x1 is not supported");
   }
+
   SUBCASE("no column indices") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_col_u16.reset();
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): BlockCsrWeights has neither block_col_idx_u16 nor block_col_idx_u32");
   }
+
   SUBCASE("both column index widths") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_col_u32 = std::vector<std::uint32_t>{0, 1, 2, 3};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): BlockCsrWeights has both block_col_idx_u16 and block_col_idx_u32");
   }
+
   SUBCASE("block_row_ptr length") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_row_ptr = {0, 2, 4};
@@ -614,17 +619,20 @@ TEST_CASE("loader rejects block CSR weights") {
                   "layer 0 (fc1): BlockCsrWeights.block_row_ptr has 3 entries, expected ceil(output_size / "
                   "block_rows) + 1 = 2");
   }
+
   SUBCASE("block_row_ptr[0] not 0") {
     TestModel model = BlockCsrModel(1, 4);
     model.layers[0].block_row_ptr = {1, 1, 1, 2};
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): BlockCsrWeights.block_row_ptr[0] = 1, expected 0");
   }
+
   SUBCASE("decreasing block row pointers") {
     TestModel model = BlockCsrModel(1, 4);
     model.layers[0].block_row_ptr = {0, 2, 1, 2};
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): BlockCsrWeights.block_row_ptr[2] = 1 is less than block_row_ptr[1] = 2");
   }
+
   SUBCASE("block_row_ptr ends before the block count") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_row_ptr = {0, 3};
@@ -632,18 +640,21 @@ TEST_CASE("loader rejects block CSR weights") {
                   "layer 0 (fc1): BlockCsrWeights.block_row_ptr[1] = 3 does not equal the block count 4 (the "
                   "length of block_col_idx_u16)");
   }
+
   SUBCASE("block past the last column") {
     TestModel model = BlockCsrModel(1, 4);
     (*model.layers[0].block_col_u16)[1] = 1;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): BlockCsrWeights.block_col_idx_u16[1] = 1 (block row 2) is out of range [0, 1)");
   }
+
   SUBCASE("wide column index out of range") {
     TestModel model = BlockCsrModel(4, 1, /*narrow=*/false);
     (*model.layers[0].block_col_u32)[3] = 4;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): BlockCsrWeights.block_col_idx_u32[3] = 4 (block row 0) is out of range [0, 4)");
   }
+
   SUBCASE("unsorted block columns") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_col_u16 = std::vector<std::uint16_t>{0, 2, 1, 3};
@@ -651,6 +662,7 @@ TEST_CASE("loader rejects block CSR weights") {
                   "layer 0 (fc1): BlockCsrWeights.block_col_idx_u16[2] = 1 (block row 0) is not greater than "
                   "block_col_idx_u16[1] = 2; block columns within a block row must be strictly increasing");
   }
+
   SUBCASE("duplicate block columns") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_col_u16 = std::vector<std::uint16_t>{0, 1, 1, 3};
@@ -658,6 +670,7 @@ TEST_CASE("loader rejects block CSR weights") {
                   "BlockCsrWeights.block_col_idx_u16[2] = 1 (block row 0) is not greater than block_col_idx_u16[1] "
                   "= 1");
   }
+
   SUBCASE("values length") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_values.pop_back();
@@ -665,11 +678,13 @@ TEST_CASE("loader rejects block CSR weights") {
                   "layer 0 (fc1): BlockCsrWeights.values has 15 values, expected blocks x block_rows x block_cols = "
                   "16 (4 blocks, the length of block_col_idx_u16)");
   }
+
   SUBCASE("NaN value") {
     TestModel model = BlockCsrModel();
     model.layers[0].block_values[5] = kNaN;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): BlockCsrWeights.values[5] = nan is not finite");
   }
+
   SUBCASE("non-zero padding row") {
     // Value 3 of block 1 is row 3 of the 4x1 block, past output_size = 3.
     TestModel model = BlockCsrModel();

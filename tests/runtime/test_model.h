@@ -65,10 +65,10 @@ TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu);
 
-// A block CSR layer of block_rows x block_cols blocks holding `weights`, packed as the
-// converter does: per block row, a block starts at each column with a non-zero weight that
-// no earlier block covers, shifted left to fit when it would end past input_size. Its
-// weights already in the previous block are stored as 0. Column indices are uint16 when
+// A block CSR layer of block_rows x block_cols blocks with `weights`, packed as the
+// converter does. Per block row, a block starts at each column with a non-zero weight that
+// no earlier block covers. A block that would end past input_size moves left, and stores
+// 0 where the previous block already has the weight. Column indices are uint16 when
 // `narrow` is set, else uint32.
 TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                         const std::vector<float>& weights, std::vector<float> bias, bool relu,
