@@ -84,9 +84,10 @@ std::vector<float> ExpandToDense(const internal::LayerView& layer) {
         const std::uint32_t col = layer.block_col_u16 != nullptr ? layer.block_col_u16[k] : layer.block_col_u32[k];
         const float* block = layer.block_values + static_cast<std::size_t>(k) * block_rows * block_cols;
         // Rows past output_size are zero padding (checked at load), so they are skipped.
+        // Blocks may overlap, so each adds its values instead of overwriting.
         for (std::uint32_t i = 0; i < block_rows && b * block_rows + i < rows; ++i) {
           for (std::uint32_t j = 0; j < block_cols; ++j) {
-            dense[static_cast<std::size_t>(b * block_rows + i) * cols + col + j] = block[i * block_cols + j];
+            dense[static_cast<std::size_t>(b * block_rows + i) * cols + col + j] += block[i * block_cols + j];
           }
         }
       }

@@ -419,6 +419,26 @@ TEST_CASE("block CSR layers run in every mode") {
   }
 }
 
+TEST_CASE("overlapping blocks expand to dense") {
+  // One row of 6 weights in 1x4 blocks: [2, 0, 7, 0, 0, -3] packs as a block at column 0
+  // and one moved left to column 2, which stores 0 for columns 2 and 3 that the first
+  // block already covers. With x = [1, 10, 100, 1000, 10000, 0.5] and bias 0.25:
+  //   y = 2 * 1 + 7 * 100 - 3 * 0.5 + 0.25 = 700.75.
+  testing::TestModel spec;
+  spec.format_version = 4;
+  spec.layers.push_back(testing::BlockCsrLayer("fc1", 6, 1, {2, 0, 7, 0, 0, -3}, {0.25f}, /*relu=*/false, 1, 4));
+  REQUIRE(spec.layers[0].block_col_u16 == std::vector<std::uint16_t>{0, 2});
+  const auto model = Load(testing::Serialize(spec));
+  const std::vector<float> x = {1.0f, 10.0f, 100.0f, 1000.0f, 10000.0f, 0.5f};
+  for (ExecutionMode mode : {ExecutionMode::kAsStored, ExecutionMode::kDense, ExecutionMode::kAuto}) {
+    CAPTURE(static_cast<int>(mode));
+    Interpreter interpreter(*model, {mode, false});
+    std::span<const float> output;
+    REQUIRE(interpreter.Invoke(x, &output).ok());
+    CHECK(output[0] == 700.75f);
+  }
+}
+
 TEST_CASE("ArgMax picks the first maximum") {
   CHECK(ArgMax(std::vector<float>{}) == 0);
   CHECK(ArgMax(std::vector<float>{-3.0f}) == 0);
