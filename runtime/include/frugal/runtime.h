@@ -122,6 +122,8 @@ enum class ExecutionMode {
   // that are not zero and the weights in their columns. It runs the CSC kernel when the
   // estimated time for those is at most 3/4 of the other form's, from the measured costs
   // per weight and per input in runtime/kernels/kernel_variants.cc.
+  // A block CSR layer runs with its block kernel when its stored values, fill-in zeros
+  // included, divided by rows x cols are at most that kernel's crossover, and dense above.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
