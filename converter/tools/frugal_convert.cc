@@ -50,7 +50,7 @@ Options:
                         "csc" force one encoding for every layer. CSC files need
                         format version 3. "auto" also stores a layer as block-sparse
                         rows when the estimated kernel time of its best block shape
-                        is below 0.8x that of dense and of CSR. "block-csr" forces
+                        is below 0.9x that of dense and of CSR. "block-csr" forces
                         block-sparse rows (format version 4) on every layer.
                         Default: auto.
   --block RxC           With --encoding block-csr, the block shape of every layer,

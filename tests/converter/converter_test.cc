@@ -375,6 +375,30 @@ TEST_CASE("block CSR conversion writes format version 4") {
   }
 }
 
+TEST_CASE("kAuto picks blocks where they win") {
+  // 16 inputs -> 8 outputs whose only weights are inputs 3 (1) and 9 (-1) of every output:
+  // two 8x1 blocks, estimated well below dense and CSR.
+  const fs::path dir = CaseDir("block_auto_wins");
+  KerasLayer layer{16, 8, std::vector<float>(16 * 8, 0.0f), std::vector<float>(8, 0.5f), "none"};
+  for (std::size_t o = 0; o < 8; ++o) {
+    layer.kernel[3 * 8 + o] = 1.0f;
+    layer.kernel[9 * 8 + o] = -1.0f;
+  }
+  const fs::path input = WriteCheckpoint(dir, {layer});
+  const fs::path output = dir / "auto.frugal";
+  ConvertOptions options;
+  options.eliminate_dead_units = false;
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  CHECK(conversion.layers[0].encoding == Encoding::kBlockCsr);
+  CHECK(conversion.layers[0].block_shape.rows == 8);
+  CHECK(conversion.layers[0].blocks == 2);
+  std::vector<float> x(16, 0.0f);
+  x[3] = 4.0f;
+  x[9] = 1.5f;
+  // Every output is 4 - 1.5 + 0.5 = 3.
+  CheckOutputs(RunModel(output, x), std::vector<float>(8, 3.0f));
+}
+
 TEST_CASE("kAuto keeps small dense layers dense") {
   // A dense 2 x 3 layer: every block shape stores all 6 weights, so block CSR is never
   // estimated faster than dense.

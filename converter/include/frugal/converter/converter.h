@@ -144,7 +144,7 @@ BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows,
 
 // kAuto stores a layer as block CSR when its estimated time is below this share of the
 // lower of the dense and CSR estimates, so that estimation error does not flip a layer
-// to a form that is no faster. On the first layers of three trained MNIST models the
+// to a form that is no faster. On the first layers of two trained MNIST models the
 // estimates put 1x4 blocks at 0.56x to 0.84x of dense, and frugal-bench measured
 // 0.49x to 0.72x.
 inline constexpr double kBlockCsrMaxShareOfBest = 0.9;
