@@ -79,8 +79,8 @@ constexpr float kScalarBsr4x1MaxDensity = 0.50f;
 constexpr float kScalarBsr8x1MaxDensity = 0.33f;
 constexpr float kScalarBsr1x4MaxDensity = 0.24f;
 // Nanoseconds per stored value, fill-in included: the per-block costs above divided by
-// R x C, from the same run. Nothing reads them for block layers yet; kAuto uses the
-// crossovers.
+// R x C, from the same run. Nothing reads them for block layers yet, because kAuto uses
+// the crossovers.
 constexpr float kAvx2Bsr1x1Ns = 0.26f;
 constexpr float kAvx2Bsr4x1Ns = 0.093f;
 constexpr float kAvx2Bsr8x1Ns = 0.049f;

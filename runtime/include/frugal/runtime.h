@@ -59,7 +59,7 @@ struct LayerInfo {
   // block CSR (the zeros that fill its blocks included).
   std::uint64_t stored_values = 0;
   std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
-  // Block CSR only: the block shape, rows x columns; 0 for other encodings.
+  // Block CSR only: the block shape, rows x columns. Both are 0 for other encodings.
   std::uint32_t block_rows = 0;
   std::uint32_t block_cols = 0;
 };
