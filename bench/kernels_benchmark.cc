@@ -4,15 +4,30 @@
 // kernels run at every fraction, which shows where CSR overtakes dense. The CSC kernels
 // also run at several fractions of zero inputs, which they skip. The int8 kernels run on
 // the same weights quantized per row, dense once per shape and CSR at every fraction.
+// The block CSR kernels run at every fraction on the same weights packed into blocks of
+// their shape, zeros filling each block, with uint16 column indices.
+//
+// With --frugal_weights=FILE.frugal the same kernels run instead on the weights of every
+// dense layer of that file (for example a trained checkpoint converted with
+// --encoding dense), as <variant>/<layer>/<rows>x<cols>, with random inputs. Trained
+// weights cluster their zeros unlike the independent zeros above, which changes the
+// fill-in of blocks.
 #include <benchmark/benchmark.h>
+
+#include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "frugal/frugal_model_generated.h"
 #include "kernels/kernels.h"
 
 namespace {
@@ -103,6 +118,139 @@ Operands MakeOperands(Shape shape, int zero_percent) {
   return op;
 }
 
+// Block CSR arrays of `dense` with R x C blocks, packed as frugal-convert packs them. Per
+// block row, a block starts at each column with a non-zero weight that no earlier block
+// covers. A block that would end past cols moves left to fit.
+struct BlockOperands {
+  std::vector<std::uint32_t> block_row_ptr;
+  std::vector<std::uint16_t> col;
+  std::vector<float> values;
+};
+
+BlockOperands PackBlocks(const std::vector<float>& dense, Shape shape, std::uint32_t block_rows,
+                         std::uint32_t block_cols) {
+  auto weight = [&](std::uint32_t r, std::uint32_t c) {
+    return r < shape.rows ? dense[std::size_t{r} * shape.cols + c] : 0.0f;
+  };
+  BlockOperands op;
+  op.block_row_ptr.push_back(0);
+  for (std::uint32_t base = 0; base < shape.rows; base += block_rows) {
+    std::uint32_t covered = 0;
+    for (std::uint32_t c = 0; c < shape.cols; ++c) {
+      bool nonzero = false;
+      for (std::uint32_t i = 0; i < block_rows; ++i) nonzero = nonzero || weight(base + i, c) != 0.0f;
+      if (!nonzero || c < covered) continue;
+      const std::uint32_t start = std::min(c, shape.cols - block_cols);
+      op.col.push_back(static_cast<std::uint16_t>(start));
+      for (std::uint32_t i = 0; i < block_rows; ++i) {
+        for (std::uint32_t j = 0; j < block_cols; ++j) {
+          op.values.push_back(start + j < covered ? 0.0f : weight(base + i, start + j));
+        }
+      }
+      covered = start + block_cols;
+    }
+    op.block_row_ptr.push_back(static_cast<std::uint32_t>(op.col.size()));
+  }
+  return op;
+}
+
+// The counter stored is the stored values, fill-in zeros included, and fill_in is the
+// stored values per non-zero weight.
+void RunBsrmvOn(benchmark::State& state, const frugal::kernels::KernelVariant* variant, Shape shape, Operands op) {
+  const BlockOperands blocks = PackBlocks(op.dense, shape, variant->block_rows, variant->block_cols);
+  for (auto _ : state) {
+    variant->bsrmv(shape.rows, blocks.block_row_ptr.data(), blocks.col.data(), nullptr, blocks.values.data(),
+                   op.x.data(), op.bias.data(), true, op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["blocks"] = static_cast<double>(blocks.col.size());
+  state.counters["stored"] = static_cast<double>(blocks.values.size());
+  state.counters["fill_in"] =
+      op.values.empty() ? 0.0 : static_cast<double>(blocks.values.size()) / static_cast<double>(op.values.size());
+}
+
+void RunBsrmv(benchmark::State& state, const frugal::kernels::KernelVariant* variant, Shape shape, int zero_percent) {
+  RunBsrmvOn(state, variant, shape, MakeOperands(shape, zero_percent));
+}
+
+void RunGemvOn(benchmark::State& state, frugal::kernels::GemvFn gemv, Shape shape, Operands op) {
+  for (auto _ : state) {
+    gemv(shape.rows, shape.cols, op.dense.data(), op.x.data(), op.bias.data(), true, op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["weights"] = static_cast<double>(op.dense.size());
+}
+
+void RunCsrmvOn(benchmark::State& state, frugal::kernels::CsrmvFn csrmv, Shape shape, Operands op) {
+  for (auto _ : state) {
+    csrmv(shape.rows, op.row_ptr.data(), op.col_idx.data(), op.values.data(), op.x.data(), op.bias.data(), true,
+          op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["nnz"] = static_cast<double>(op.values.size());
+}
+
+
+// Operands of given row-major weights with random inputs and bias.
+Operands MakeOperandsFromWeights(Shape shape, const std::vector<float>& weights) {
+  Operands op = MakeOperands(shape, 0);
+  op.dense = weights;
+  op.row_ptr = {0};
+  op.col_idx.clear();
+  op.values.clear();
+  for (std::uint32_t r = 0; r < shape.rows; ++r) {
+    for (std::uint32_t c = 0; c < shape.cols; ++c) {
+      const float w = weights[std::size_t{r} * shape.cols + c];
+      if (w != 0.0f) {
+        op.col_idx.push_back(c);
+        op.values.push_back(w);
+      }
+    }
+    op.row_ptr.push_back(static_cast<std::uint32_t>(op.col_idx.size()));
+  }
+  return op;
+}
+
+// Weights of one dense layer of a .frugal file.
+struct FileLayer {
+  std::string name;
+  Shape shape;
+  std::vector<float> weights;
+};
+
+// Reads the dense layers of a .frugal file; other encodings are skipped with a warning.
+// Returns false after printing an error.
+bool ReadDenseLayers(const std::string& path, std::vector<FileLayer>* layers) {
+  std::ifstream file(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file && !file.eof()) {
+    std::fprintf(stderr, "frugal_kernels_benchmark: cannot read %s\n", path.c_str());
+    return false;
+  }
+  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (bytes.empty() || !frugal::fb::VerifyModelBuffer(verifier)) {
+    std::fprintf(stderr, "frugal_kernels_benchmark: %s is not a valid .frugal file\n", path.c_str());
+    return false;
+  }
+  const frugal::fb::Model* model = frugal::fb::GetModel(bytes.data());
+  for (const frugal::fb::FullyConnected* layer : *model->layers()) {
+    const std::string name = layer->name() != nullptr ? layer->name()->str() : "layer";
+    const frugal::fb::DenseWeights* dense = layer->weights_as_DenseWeights();
+    const Shape shape{layer->output_size(), layer->input_size()};
+    if (dense == nullptr || dense->values() == nullptr ||
+        dense->values()->size() != std::size_t{shape.rows} * shape.cols) {
+      std::fprintf(stderr, "frugal_kernels_benchmark: %s: skipping layer %s, which is not stored dense\n",
+                   path.c_str(), name.c_str());
+      continue;
+    }
+    layers->push_back({name, shape, std::vector<float>(dense->values()->begin(), dense->values()->end())});
+  }
+  return true;
+}
+
 void RunGemv(benchmark::State& state, frugal::kernels::GemvFn gemv, Shape shape) {
   Operands op = MakeOperands(shape, 0);
   for (auto _ : state) {
@@ -168,9 +316,54 @@ void RunCscmv(benchmark::State& state, frugal::kernels::CscmvFn cscmv, Shape sha
   state.counters["active_weights"] = static_cast<double>(active_weights);
 }
 
+// Registers the dense, CSR and block CSR variants on each layer of `layers`.
+void RegisterFileLayers(const std::vector<FileLayer>& layers) {
+  for (const FileLayer& layer : layers) {
+    const std::string suffix =
+        "/" + layer.name + "/" + std::to_string(layer.shape.rows) + "x" + std::to_string(layer.shape.cols);
+    const Operands op = MakeOperandsFromWeights(layer.shape, layer.weights);
+    for (const frugal::kernels::KernelVariant& variant : frugal::kernels::KernelVariants()) {
+      if (!variant.is_available()) continue;
+      const std::string name = variant.name + suffix;
+      if (variant.encoding == frugal::WeightEncoding::kDense) {
+        benchmark::RegisterBenchmark(name.c_str(), RunGemvOn, variant.gemv, layer.shape, op);
+      } else if (variant.encoding == frugal::WeightEncoding::kCsr) {
+        benchmark::RegisterBenchmark(name.c_str(), RunCsrmvOn, variant.csrmv, layer.shape, op);
+      } else if (variant.encoding == frugal::WeightEncoding::kBlockCsr && variant.block_cols <= layer.shape.cols) {
+        benchmark::RegisterBenchmark(name.c_str(), RunBsrmvOn, &variant, layer.shape, op);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --frugal_weights=FILE replaces the random layers; it is removed before Google
+  // Benchmark parses the remaining flags.
+  constexpr std::string_view kWeightsFlag = "--frugal_weights=";
+  std::string weights_path;
+  int remaining_argc = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.substr(0, kWeightsFlag.size()) == kWeightsFlag) {
+      weights_path = std::string(arg.substr(kWeightsFlag.size()));
+    } else {
+      argv[remaining_argc++] = argv[i];
+    }
+  }
+  argc = remaining_argc;
+  if (!weights_path.empty()) {
+    std::vector<FileLayer> layers;
+    if (!ReadDenseLayers(weights_path, &layers)) return 1;
+    RegisterFileLayers(layers);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  }
+
   // Benchmarks are named <variant>/<rows>x<cols>[/zeros:<percent>%[/input_zeros:<percent>%]],
   // shape by shape, so
   // the variants of one layer are listed next to each other.
@@ -195,6 +388,12 @@ int main(int argc, char** argv) {
         }
         if (variant.encoding == frugal::WeightEncoding::kCsrInt8) {
           benchmark::RegisterBenchmark(name.c_str(), RunQCsrmv, variant.qcsrmv, shape, zero_percent);
+          continue;
+        }
+        if (variant.encoding == frugal::WeightEncoding::kBlockCsr) {
+          if (variant.block_cols <= shape.cols) {
+            benchmark::RegisterBenchmark(name.c_str(), RunBsrmv, &variant, shape, zero_percent);
+          }
           continue;
         }
         for (int input_zero_percent : kInputZeroPercents) {

@@ -55,6 +55,11 @@ struct SeedLayer {
   bool csr;
   std::vector<float> weights;  // row-major outputs x inputs
   bool csc = false;            // stored as CscWeights, which needs format version 3
+  // Stored as BlockCsrWeights of block_rows x block_cols blocks (format version 4) when
+  // block_rows is not 0, with uint16 column indices when narrow is set, else uint32.
+  std::uint32_t block_rows = 0;
+  std::uint32_t block_cols = 0;
+  bool narrow = true;
   bool int8 = false;           // quantized per row to CsrInt8Weights or DenseInt8Weights (version 4)
 };
 
@@ -66,6 +71,48 @@ void QuantizeRow(const float* row, std::uint32_t cols, std::vector<std::int8_t>*
   for (std::uint32_t c = 0; c < cols; ++c) {
     values->push_back(static_cast<std::int8_t>(*scale == 0.0f ? 0.0f : std::nearbyint(row[c] / *scale)));
   }
+}
+
+// Packs `layer` into blocks the way frugal-convert does. A block starts at each column
+// with a non-zero weight that no earlier block of its block row covers. A block that
+// would end past the last column moves left, with 0 where the previous block has the
+// weight.
+flatbuffers::Offset<void> BuildBlockCsr(flatbuffers::FlatBufferBuilder& builder, const SeedLayer& layer) {
+  auto weight = [&](std::uint32_t r, std::uint32_t c) {
+    return r < layer.outputs ? layer.weights[r * layer.inputs + c] : 0.0f;
+  };
+  std::vector<std::uint32_t> block_row_ptr{0};
+  std::vector<std::uint32_t> columns;
+  std::vector<float> values;
+  for (std::uint32_t base = 0; base < layer.outputs; base += layer.block_rows) {
+    std::uint32_t covered = 0;
+    for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+      bool nonzero = false;
+      for (std::uint32_t i = 0; i < layer.block_rows; ++i) nonzero = nonzero || weight(base + i, c) != 0.0f;
+      if (!nonzero || c < covered) continue;
+      const std::uint32_t start = std::min(c, layer.inputs - layer.block_cols);
+      columns.push_back(start);
+      for (std::uint32_t i = 0; i < layer.block_rows; ++i) {
+        for (std::uint32_t j = 0; j < layer.block_cols; ++j) {
+          values.push_back(start + j < covered ? 0.0f : weight(base + i, start + j));
+        }
+      }
+      covered = start + layer.block_cols;
+    }
+    block_row_ptr.push_back(static_cast<std::uint32_t>(columns.size()));
+  }
+  const auto row_ptr_offset = builder.CreateVector(block_row_ptr);
+  flatbuffers::Offset<flatbuffers::Vector<std::uint16_t>> narrow;
+  flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> wide;
+  if (layer.narrow) {
+    narrow = builder.CreateVector(std::vector<std::uint16_t>(columns.begin(), columns.end()));
+  } else {
+    wide = builder.CreateVector(columns);
+  }
+  const auto values_offset = builder.CreateVector(values);
+  return frugal::fb::CreateBlockCsrWeights(builder, layer.block_rows, layer.block_cols, row_ptr_offset, narrow, wide,
+                                           values_offset)
+      .Union();
 }
 
 Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, const char* identifier) {
@@ -100,6 +147,9 @@ Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, co
         weights = frugal::fb::CreateDenseInt8WeightsDirect(builder, &dense, &scales).Union();
         type = frugal::fb::Weights::DenseInt8Weights;
       }
+    } else if (layer.block_rows != 0) {
+      weights = BuildBlockCsr(builder, layer);
+      type = frugal::fb::Weights::BlockCsrWeights;
     } else if (layer.csc) {
       std::vector<std::uint32_t> col_ptr{0};
       std::vector<std::uint32_t> row_idx;
@@ -188,6 +238,16 @@ void WriteModelSeeds(const fs::path& folder) {
   SeedLayer int8_dense = {4, 3, false, false, empty_rows};
   int8_dense.int8 = true;
   Write(folder / "int8_dense_zero_rows.frugal", BuildModel({int8_dense}, 4, "FRGL"));
+
+  // Block CSR: an MLP of a 4x1 layer with uint16 indices and a 1x4 layer with uint32
+  // indices. The 4x1 layer has 6 rows, so its last block row has 2 padding rows. Then the
+  // same model in a version 3 file (rejected), and an 8x1 layer without blocks.
+  const std::vector<SeedLayer> block_mlp = {{8, 6, true, false, Pattern(6, 8, 3), false, 4, 1, true},
+                                            {6, 3, false, false, Pattern(3, 6, 2), false, 1, 4, false}};
+  WriteWithVariants(folder, "block_mlp.frugal", BuildModel(block_mlp, 4, "FRGL"));
+  Write(folder / "block_mlp.version3.frugal", BuildModel(block_mlp, 3, "FRGL"));
+  Write(folder / "block_no_blocks.frugal",
+        BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), false, 8, 1, true}}, 4, "FRGL"));
   Write(folder / "three_layers.frugal",
         BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
                     {4, 2, false, true, Pattern(2, 4, 5)}},

@@ -1,6 +1,6 @@
 // Turns a validated checkpoint into a .frugal FlatBuffer: threshold pruning, per-layer
-// dense, CSR or CSC encoding, optional int8 quantization, metadata, and a final check by
-// the runtime's own loader.
+// dense, CSR, CSC or block CSR encoding, optional int8 quantization, metadata, and a final
+// check by the runtime's own loader.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -32,8 +32,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Written only when a layer is stored as CscWeights, with or without input_indices.
 constexpr std::uint32_t kCscFormatVersion = 3;
-// Written only when a layer is stored as DenseInt8Weights or CsrInt8Weights.
-constexpr std::uint32_t kInt8FormatVersion = 4;
+// Written only when a layer is stored as BlockCsrWeights, DenseInt8Weights or CsrInt8Weights.
+constexpr std::uint32_t kFormatVersion4 = 4;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
@@ -48,6 +48,9 @@ struct PreparedLayer {
   WeightType weight_type = WeightType::kFloat32;
   QuantizedMatrix quantized;  // int8 layers only
   std::uint64_t rounded_to_zero = 0;
+  // Block CSR only: the block shape and the number of blocks.
+  BlockShape block_shape;
+  std::uint64_t blocks = 0;
 };
 
 WeightType LayerWeightType(const Layer& layer, const ConvertOptions& options) {
@@ -189,6 +192,42 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
   return result;
 }
 
+std::uint64_t CountBlocks(const Layer& layer, BlockShape shape) {
+  return PackBlockCsr(layer.weights, layer.output_size, layer.input_size, shape).col_idx.size();
+}
+
+// Sets block CSR on `prepared`: with the forced shape for EncodingPolicy::kBlockCsr, and
+// for kAuto when the best shape's estimate beats dense and CSR by kBlockCsrMaxShareOfBest.
+void ChooseBlockCsr(const Layer& layer, const ConvertOptions& options, PreparedLayer* prepared) {
+  if (options.encoding == EncodingPolicy::kBlockCsr) {
+    if (options.block_shape.has_value()) {
+      const BlockShape shape = *options.block_shape;
+      if (shape.cols > layer.input_size) {
+        throw ConvertError("layer " + layer.name + " has input_size = " + std::to_string(layer.input_size) +
+                           ", fewer columns than the block width " + std::to_string(shape.cols) +
+                           "; choose a narrower block or leave the shape to the converter");
+      }
+      prepared->block_shape = shape;
+      prepared->blocks = CountBlocks(layer, shape);
+    } else {
+      const BlockChoice choice = ChooseBlockShape(layer.weights, layer.output_size, layer.input_size);
+      prepared->block_shape = choice.shape;
+      prepared->blocks = choice.blocks;
+    }
+    prepared->encoding = Encoding::kBlockCsr;
+    return;
+  }
+  if (options.encoding != EncodingPolicy::kAuto || prepared->encoding == Encoding::kCsc) return;
+  const BlockChoice choice = ChooseBlockShape(layer.weights, layer.output_size, layer.input_size);
+  const double best_other = std::min(EstimateDenseNs(layer.output_size, layer.input_size),
+                                     EstimateCsrNs(layer.output_size, prepared->nonzeros));
+  if (choice.estimated_ns < kBlockCsrMaxShareOfBest * best_other) {
+    prepared->encoding = Encoding::kBlockCsr;
+    prepared->block_shape = choice.shape;
+    prepared->blocks = choice.blocks;
+  }
+}
+
 PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
                       std::optional<double> csc_work_fraction = std::nullopt) {
   PreparedLayer prepared;
@@ -207,6 +246,7 @@ PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
   }
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
                                      csc_work_fraction);
+  ChooseBlockCsr(layer, options, &prepared);
   return prepared;
 }
 
@@ -220,6 +260,9 @@ std::uint64_t EncodedBytes(Encoding encoding, WeightType type, std::uint32_t row
       return CsrWeightBytes(rows, nonzeros);
     case Encoding::kCsc:
       return CscWeightBytes(cols, nonzeros);
+    case Encoding::kBlockCsr:
+      // Callers pass block layers to WeightBytes, which has their block count.
+      break;
     case Encoding::kDense:
       break;
   }
@@ -228,6 +271,9 @@ std::uint64_t EncodedBytes(Encoding encoding, WeightType type, std::uint32_t row
 
 std::uint64_t WeightBytes(const PreparedLayer& prepared) {
   const Layer& layer = *prepared.layer;
+  if (prepared.encoding == Encoding::kBlockCsr) {
+    return BlockCsrWeightBytes(layer.output_size, layer.input_size, prepared.block_shape, prepared.blocks);
+  }
   return EncodedBytes(prepared.encoding, prepared.weight_type, layer.output_size, layer.input_size,
                       prepared.nonzeros);
 }
@@ -244,6 +290,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   std::vector<flatbuffers::Offset<fb::FullyConnected>> layer_offsets;
   bool any_csc = false;
   bool any_int8 = false;
+  bool any_block_csr = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
@@ -280,6 +327,24 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
       weights = fb::CreateCscWeights(builder, col_ptr, row_idx, values).Union();
       weights_type = fb::Weights::CscWeights;
       any_csc = true;
+    } else if (prepared.encoding == Encoding::kBlockCsr && !all_dense) {
+      const BlockCsrMatrix blocks =
+          PackBlockCsr(prepared.weights(), layer.output_size, layer.input_size, prepared.block_shape);
+      const auto block_row_ptr = builder.CreateVector(blocks.block_row_ptr);
+      flatbuffers::Offset<flatbuffers::Vector<std::uint16_t>> col_u16;
+      flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> col_u32;
+      if (BlockIndicesFitUint16(layer.input_size, prepared.block_shape)) {
+        const std::vector<std::uint16_t> narrow(blocks.col_idx.begin(), blocks.col_idx.end());
+        col_u16 = builder.CreateVector(narrow);
+      } else {
+        col_u32 = builder.CreateVector(blocks.col_idx);
+      }
+      const auto values = builder.CreateVector(blocks.values);
+      weights = fb::CreateBlockCsrWeights(builder, blocks.shape.rows, blocks.shape.cols, block_row_ptr, col_u16,
+                                          col_u32, values)
+                    .Union();
+      weights_type = fb::Weights::BlockCsrWeights;
+      any_block_csr = true;
     } else {
       const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
@@ -298,7 +363,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   // Each version is written only when the file needs it, so older runtimes read the rest.
   std::uint32_t new_table_version = 0;
   if (any_csc) new_table_version = kCscFormatVersion;
-  if (any_int8) new_table_version = kInt8FormatVersion;
+  if (any_int8 || any_block_csr) new_table_version = kFormatVersion4;
   if (checkpoint.input_indices.empty()) {
     const std::uint32_t version = new_table_version != 0 ? new_table_version : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
@@ -353,6 +418,9 @@ std::string Percent(double fraction) {
 bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, std::optional<double> csc_work_fraction) {
   const Layer& first = model.layers.front();
   const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
+  // Block CSR, like CSR, stores nothing for an unread input, so the gather only adds its
+  // indices.
+  if (gathered.encoding == Encoding::kBlockCsr) return false;
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
   const Encoding full_encoding =
       gathered.weight_type == WeightType::kInt8
@@ -387,6 +455,8 @@ const char* EncodingName(Encoding encoding) {
       return "csr";
     case Encoding::kCsc:
       return "csc";
+    case Encoding::kBlockCsr:
+      return "block-csr";
     case Encoding::kDense:
       break;
   }
@@ -464,6 +534,100 @@ CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint3
   return csc;
 }
 
+BlockCsrMatrix PackBlockCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols,
+                            BlockShape shape) {
+  auto weight = [&](std::uint32_t r, std::uint32_t c) {
+    return r < rows ? weights[std::size_t{r} * cols + c] : 0.0f;
+  };
+  BlockCsrMatrix blocks;
+  blocks.shape = shape;
+  blocks.block_row_ptr.push_back(0);
+  for (std::uint32_t base = 0; base < rows; base += shape.rows) {
+    std::uint32_t covered = 0;  // columns below this are in an earlier block of this block row
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      if (c < covered) continue;
+      bool nonzero = false;
+      for (std::uint32_t i = 0; i < shape.rows && !nonzero; ++i) nonzero = weight(base + i, c) != 0.0f;
+      if (!nonzero) continue;
+      const std::uint32_t start = std::min(c, cols - shape.cols);
+      blocks.col_idx.push_back(start);
+      for (std::uint32_t i = 0; i < shape.rows; ++i) {
+        for (std::uint32_t j = 0; j < shape.cols; ++j) {
+          blocks.values.push_back(start + j < covered ? 0.0f : weight(base + i, start + j));
+        }
+      }
+      covered = start + shape.cols;
+    }
+    blocks.block_row_ptr.push_back(static_cast<std::uint32_t>(blocks.col_idx.size()));
+  }
+  return blocks;
+}
+
+bool BlockIndicesFitUint16(std::uint32_t cols, BlockShape shape) {
+  return cols - shape.cols <= std::numeric_limits<std::uint16_t>::max();
+}
+
+std::uint64_t BlockCsrWeightBytes(std::uint32_t rows, std::uint32_t cols, BlockShape shape, std::uint64_t blocks) {
+  const std::uint64_t block_row_count = (std::uint64_t{rows} + shape.rows - 1) / shape.rows;
+  const std::uint64_t index_bytes = BlockIndicesFitUint16(cols, shape) ? sizeof(std::uint16_t) : sizeof(std::uint32_t);
+  return (block_row_count + 1) * sizeof(std::uint32_t) +
+         blocks * (index_bytes + std::uint64_t{shape.rows} * shape.cols * sizeof(float));
+}
+
+namespace {
+
+// Kernel costs in nanoseconds for the estimates below. They are medians of CPU time from
+// one run of frugal_kernels_benchmark with AVX2 on layers of 64x64 to 300x784 with random
+// zeros (docs/benchmarks.md, "Block-sparse rows"). Dense is f32_gemv_4x__avx2 per cell,
+// CSR f32_csrmv__avx2 per value, and each f32_bsrmv_RxC__avx2 per block at 90% and 95%
+// zeros.
+// The per-row cost is CSR's for every shape: the fit of per-block-row costs was
+// unreliable, because the per-block cost itself falls as blocks get denser.
+constexpr double kDenseNsPerCell = 0.029;
+constexpr double kCsrNsPerValue = 0.25;
+constexpr double kNsPerRow = 0.5;
+struct BlockCost {
+  BlockShape shape;
+  double ns_per_block;
+};
+constexpr BlockCost kBlockCosts[] = {
+    {{1, 1}, 0.26},
+    {{4, 1}, 0.37},
+    {{8, 1}, 0.39},
+    {{1, 4}, 0.30},
+};
+
+}  // namespace
+
+double EstimateDenseNs(std::uint32_t rows, std::uint32_t cols) {
+  return kDenseNsPerCell * rows * cols;
+}
+
+double EstimateCsrNs(std::uint32_t rows, std::uint64_t nonzeros) {
+  return kCsrNsPerValue * static_cast<double>(nonzeros) + kNsPerRow * rows;
+}
+
+double EstimateBlockCsrNs(std::uint32_t rows, BlockShape shape, std::uint64_t blocks) {
+  for (const BlockCost& cost : kBlockCosts) {
+    if (cost.shape.rows != shape.rows || cost.shape.cols != shape.cols) continue;
+    const double block_row_count = std::ceil(static_cast<double>(rows) / shape.rows);
+    return cost.ns_per_block * static_cast<double>(blocks) + kNsPerRow * block_row_count;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  BlockChoice best;
+  best.estimated_ns = std::numeric_limits<double>::infinity();
+  for (const BlockShape shape : kBlockShapes) {
+    if (shape.cols > cols) continue;
+    const std::uint64_t blocks = PackBlockCsr(weights, rows, cols, shape).col_idx.size();
+    const double ns = EstimateBlockCsrNs(rows, shape, blocks);
+    if (ns < best.estimated_ns) best = {shape, blocks, ns};
+  }
+  return best;
+}
+
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols) {
   return std::uint64_t{rows} * cols * sizeof(float);
 }
@@ -493,6 +657,9 @@ Encoding ChooseInt8Encoding(EncodingPolicy policy, std::uint32_t rows, std::uint
       return Encoding::kCsr;
     case EncodingPolicy::kCsc:
       throw ConvertError("encoding csc cannot store int8 weights, because there is no int8 CSC encoding");
+    case EncodingPolicy::kBlockCsr:
+      throw ConvertError(
+          "encoding block-csr cannot store int8 weights, because there is no int8 block-sparse encoding");
     case EncodingPolicy::kAuto:
       break;
   }
@@ -508,6 +675,8 @@ Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t
       return Encoding::kCsr;
     case EncodingPolicy::kCsc:
       return Encoding::kCsc;
+    case EncodingPolicy::kBlockCsr:
+      return Encoding::kBlockCsr;
     case EncodingPolicy::kAuto:
       break;
   }
@@ -564,11 +733,19 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
                                  layer.input_size, layers[i].nonzeros, layers[i].encoding,
                                  layers[i].weight_type, layers[i].rounded_to_zero,
                                  WeightBytes(layers[i]) + std::uint64_t{layer.output_size} * sizeof(float),
-                                 std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, BlockShape{}, 0, 0, 0});
     if (layers[i].rounded_to_zero > 0) {
       conversion.warnings.push_back(output_name + ": layer " + std::to_string(i) + " (" + layer.name + "): " +
                                     std::to_string(layers[i].rounded_to_zero) +
                                     " non-zero weights are at most half their row's int8 step in magnitude and were stored as 0");
+    }
+    if (layers[i].encoding == Encoding::kBlockCsr) {
+      LayerSummary& summary = conversion.layers.back();
+      const BlockShape shape = layers[i].block_shape;
+      summary.block_shape = shape;
+      summary.blocks = layers[i].blocks;
+      summary.stored_values = layers[i].blocks * shape.rows * shape.cols;
+      summary.index_bytes = BlockIndicesFitUint16(layer.input_size, shape) ? 2 : 4;
     }
     if (!calibration.empty()) {
       conversion.layers.back().input_zero_fraction = calibration[i].input_zero_fraction;
@@ -615,7 +792,7 @@ std::string FormatSummary(const Conversion& conversion) {
 
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %5s %12s %8s\n", width, "layer", "before", "after",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %9s %8s %5s %12s %8s\n", width, "layer", "before", "after",
                 "nonzeros", "density", "encoding", "dtype", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
@@ -625,7 +802,7 @@ std::string FormatSummary(const Conversion& conversion) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
     const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
     const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
-    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %5s %12llu %8s\n", width, layer.name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %9s %8s %5s %12llu %8s\n", width, layer.name.c_str(),
                   before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
                   EncodingName(layer.encoding), WeightTypeName(layer.weight_type),
@@ -636,7 +813,7 @@ std::string FormatSummary(const Conversion& conversion) {
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %5s %12llu %8s\n", width, "total", "", "",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %9s %8s %5s %12llu %8s\n", width, "total", "", "",
                 static_cast<unsigned long long>(nonzeros),
                 Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "", "",
                 static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
@@ -644,6 +821,18 @@ std::string FormatSummary(const Conversion& conversion) {
   std::snprintf(line, sizeof line, "inputs: %u, of which layer 0 reads %u\n", conversion.input_size,
                 conversion.inputs_read);
   text += line;
+  for (const LayerSummary& layer : conversion.layers) {
+    if (layer.encoding != Encoding::kBlockCsr) continue;
+    const double fill_in = layer.nonzeros == 0 ? 0.0 : static_cast<double>(layer.stored_values) /
+                                                          static_cast<double>(layer.nonzeros);
+    std::snprintf(line, sizeof line,
+                  "block-csr %s: %ux%u blocks, %u rows, %llu blocks, %llu stored values for %llu nonzeros "
+                  "(fill-in %.2fx), uint%u column indices\n",
+                  layer.name.c_str(), layer.block_shape.rows, layer.block_shape.cols, layer.rows,
+                  static_cast<unsigned long long>(layer.blocks), static_cast<unsigned long long>(layer.stored_values),
+                  static_cast<unsigned long long>(layer.nonzeros), fill_in, layer.index_bytes * 8);
+    text += line;
+  }
   if (conversion.calibration_count > 0) {
     std::snprintf(line, sizeof line, "calibration on %zu inputs (csc when CSR would be chosen and work <= %s):\n",
                   conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str());

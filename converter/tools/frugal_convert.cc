@@ -46,16 +46,24 @@ Options:
   --encoding MODE       "auto" stores a layer as CSR when that takes fewer bytes than
                         dense (about density < 50%), or as CSC when
                         --calibration-images shows that skipping zero inputs leaves
-                        at most half of its nonzeros to multiply. "dense", "csr" and
-                        "csc" force one encoding for every layer. CSC files need
-                        format version 3. Default: auto. With int8 layers, "auto"
-                        picks dense int8 or CSR int8 (CSR below about 20% density)
-                        and "csc" is rejected, because CSC has no int8 form.
+                        at most half of its nonzeros to multiply. "auto" also stores
+                        a layer as block-sparse rows when the estimated kernel time
+                        of its best block shape is below 0.9x that of dense and of
+                        CSR. "dense", "csr", "csc" and "block-csr" force one encoding
+                        for every layer. CSC files need format version 3, and
+                        block-sparse rows version 4. Default: auto. With int8
+                        layers, "auto" picks dense int8 or CSR int8 (CSR below about
+                        20% density), and "csc" and "block-csr" are rejected,
+                        because they have no int8 form.
   --quantize TYPE       Stores weight values as TYPE: "int8" (one float scale per
                         row, values in [-127, 127], format version 4) or "float32".
                         Per layer: NAME=TYPE[,NAME=TYPE...]; repeat --quantize to
                         combine both, and a per-layer TYPE overrides the global one.
                         Default: float32.
+  --block RxC           With --encoding block-csr, the block shape of every layer,
+                        rows x columns: 1x1 (CSR with 16-bit column indices), 4x1,
+                        8x1 or 1x4. Default: the shape with the lowest estimated
+                        time for each layer's weights, zeros filled in.
   --calibration-images FILE
                         IDX images (MNIST format, optionally gzip-compressed) on which
                         "auto" measures each layer's zero inputs; the first 1000 are
@@ -195,6 +203,18 @@ bool ParseActivations(const std::string& text, std::vector<frugal::converter::Ac
   return true;
 }
 
+// Parses --block RxC into one of the block shapes the runtime runs.
+bool ParseBlockShape(const std::string& value, frugal::converter::ConvertOptions* convert) {
+  for (const frugal::converter::BlockShape shape : frugal::converter::kBlockShapes) {
+    if (value == std::to_string(shape.rows) + "x" + std::to_string(shape.cols)) {
+      convert->block_shape = shape;
+      return true;
+    }
+  }
+  PrintError("--block: \"" + value + "\" is not one of 1x1, 4x1, 8x1, 1x4");
+  return false;
+}
+
 // Applies one option that takes a value. Returns false after printing an error.
 bool ApplyValue(std::string_view arg, const std::string& value, Options* options) {
   using frugal::converter::EncodingPolicy;
@@ -241,6 +261,8 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
     options->calibration_images = value;
   } else if (arg == "--quantize") {
     return ParseQuantize(value, &options->convert);
+  } else if (arg == "--block") {
+    return ParseBlockShape(value, &options->convert);
   } else if (value == "auto") {
     options->convert.encoding = EncodingPolicy::kAuto;
   } else if (value == "dense") {
@@ -249,8 +271,10 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
     options->convert.encoding = EncodingPolicy::kCsr;
   } else if (value == "csc") {
     options->convert.encoding = EncodingPolicy::kCsc;
+  } else if (value == "block-csr") {
+    options->convert.encoding = EncodingPolicy::kBlockCsr;
   } else {
-    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc");
+    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc, block-csr");
     return false;
   }
   return true;
@@ -260,7 +284,8 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
 int ParseArguments(int argc, char** argv, Options* options) {
   static const std::set<std::string_view> kTakesValue = {
       "-o", "--output", "--threshold", "--target-density", "--encoding", "--description",
-      "--layout", "--activations", "--input-scale", "--class-count", "--calibration-images", "--quantize"};
+      "--layout", "--activations", "--input-scale", "--class-count", "--calibration-images", "--quantize",
+      "--block"};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -293,6 +318,11 @@ int ParseArguments(int argc, char** argv, Options* options) {
   }
   if (options->output.empty()) {
     PrintError("missing -o MODEL.frugal; see --help");
+    return 1;
+  }
+  if (options->convert.block_shape.has_value() &&
+      options->convert.encoding != frugal::converter::EncodingPolicy::kBlockCsr) {
+    PrintError("--block needs --encoding block-csr");
     return 1;
   }
   return 0;

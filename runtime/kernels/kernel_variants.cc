@@ -110,6 +110,48 @@ constexpr float kNeonFmaQCsrMaxDensity = kAvx2QCsrMaxDensity;
 // fmla, so it is costed like the float 4x kernel rather than the 8x one.
 constexpr float kNeonFmaQGemvNs = kNeonFmaGemv4xNs;
 
+// Block CSR crossovers: the density of stored values, fill-in zeros included, at or
+// below which each block kernel beats the dense kernel of its ISA. Measured with
+//   frugal_kernels_benchmark --benchmark_filter='(gemv|csrmv|bsrmv).*/(64x784|300x784|100x300|64x64)(/|$)'
+//     --benchmark_min_time=0.2 --benchmark_repetitions=3
+// on the machine above under load from other jobs, medians of CPU time, on layers with
+// independent random zeros (docs/benchmarks.md, "Block-sparse rows"). Per block at 90%
+// and 95% zeros on 300x784: AVX2 1x1 0.26 ns, 4x1 0.34 to 0.37, 8x1 0.37 to 0.39, 1x4
+// 0.27 to 0.31, against 0.029 ns per cell for f32_gemv_4x__avx2. Scalar 1x1 0.27 ns,
+// 4x1 0.51, 8x1 1.56, 1x4 1.07, against 0.070 ns per cell for f32_gemv__scalar. The
+// crossover is then R x C x (dense ns per cell) / (ns per block), rounded down:
+//   AVX2 4x1 0.31, 8x1 0.59, 1x4 0.37; scalar 4x1 0.55, 8x1 0.36, 1x4 0.26.
+// 1x1 blocks are CSR with 16-bit indices and keep the CSR kernels' crossovers.
+constexpr float kAvx2Bsr1x1MaxDensity = kAvx2CsrMaxDensity;
+constexpr float kAvx2Bsr4x1MaxDensity = 0.28f;
+constexpr float kAvx2Bsr8x1MaxDensity = 0.50f;
+constexpr float kAvx2Bsr1x4MaxDensity = 0.33f;
+constexpr float kScalarBsr1x1MaxDensity = kScalarCsrMaxDensity;
+constexpr float kScalarBsr4x1MaxDensity = 0.50f;
+constexpr float kScalarBsr8x1MaxDensity = 0.33f;
+constexpr float kScalarBsr1x4MaxDensity = 0.24f;
+// Nanoseconds per stored value, fill-in included: the per-block costs above divided by
+// R x C, from the same run. Nothing reads them for block layers yet, because kAuto uses
+// the crossovers.
+constexpr float kAvx2Bsr1x1Ns = 0.26f;
+constexpr float kAvx2Bsr4x1Ns = 0.093f;
+constexpr float kAvx2Bsr8x1Ns = 0.049f;
+constexpr float kAvx2Bsr1x4Ns = 0.077f;
+constexpr float kScalarBsr1x1Ns = 0.27f;
+constexpr float kScalarBsr4x1Ns = 0.13f;
+constexpr float kScalarBsr8x1Ns = 0.195f;
+constexpr float kScalarBsr1x4Ns = 0.27f;
+// NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, but
+// 4-wide NEON runs an 8x1 block as two FMLAs, so its 8x1 crossover takes the 4x1 one.
+constexpr float kNeonFmaBsr1x1MaxDensity = kNeonFmaCsrMaxDensity;
+constexpr float kNeonFmaBsr4x1MaxDensity = kAvx2Bsr4x1MaxDensity;
+constexpr float kNeonFmaBsr8x1MaxDensity = kAvx2Bsr4x1MaxDensity;
+constexpr float kNeonFmaBsr1x4MaxDensity = kAvx2Bsr1x4MaxDensity;
+constexpr float kNeonFmaBsr1x1Ns = kAvx2Bsr1x1Ns;
+constexpr float kNeonFmaBsr4x1Ns = kAvx2Bsr4x1Ns;
+constexpr float kNeonFmaBsr8x1Ns = kAvx2Bsr4x1Ns;
+constexpr float kNeonFmaBsr1x4Ns = kAvx2Bsr1x4Ns;
+
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
 #if defined(FRUGAL_KERNELS_AVX2)
@@ -121,6 +163,14 @@ constexpr KernelVariant kVariants[] = {
      kAvx2GemvNs, 0.0f, 0.0f, &f32_qc8w_gemv_4x__avx2, nullptr},
     {"f32_qc8w_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &HasAvx2Fma,
      kAvx2QCsrMaxDensity, kAvx2CsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__avx2},
+    {"f32_bsrmv_1x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr1x1MaxDensity, kAvx2Bsr1x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x1__avx2, 1, 1},
+    {"f32_bsrmv_4x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr4x1MaxDensity, kAvx2Bsr4x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_4x1__avx2, 4, 1},
+    {"f32_bsrmv_8x1__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr8x1MaxDensity, kAvx2Bsr8x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_8x1__avx2, 8, 1},
+    {"f32_bsrmv_1x4__avx2", Isa::kAvx2, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     kAvx2Bsr1x4MaxDensity, kAvx2Bsr1x4Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x4__avx2, 1, 4},
 #endif
 #if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
     // Listed before the 4x kernel, because it executes about half the instructions per
@@ -138,6 +188,14 @@ constexpr KernelVariant kVariants[] = {
      &AlwaysAvailable, 0.0f, kNeonFmaQGemvNs, 0.0f, 0.0f, &f32_qc8w_gemv_4x__neonfma, nullptr},
     {"f32_qc8w_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr,
      &AlwaysAvailable, kNeonFmaQCsrMaxDensity, kNeonFmaCsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__neonfma},
+    {"f32_bsrmv_1x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr1x1MaxDensity, kNeonFmaBsr1x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x1__neonfma, 1, 1},
+    {"f32_bsrmv_4x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr4x1MaxDensity, kNeonFmaBsr4x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_4x1__neonfma, 4, 1},
+    {"f32_bsrmv_8x1__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr8x1MaxDensity, kNeonFmaBsr8x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_8x1__neonfma, 8, 1},
+    {"f32_bsrmv_1x4__neonfma", Isa::kNeonFma, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kNeonFmaBsr1x4MaxDensity, kNeonFmaBsr1x4Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x4__neonfma, 1, 4},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
@@ -150,6 +208,14 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kScalarGemvNs, 0.0f, 0.0f, &f32_qc8w_gemv__scalar, nullptr},
     {"f32_qc8w_csrmv__scalar", Isa::kScalar, WeightEncoding::kCsrInt8, nullptr, nullptr, nullptr, &AlwaysAvailable,
      kScalarQCsrMaxDensity, kScalarCsrmvNs, 0.0f, 0.0f, nullptr, &f32_qc8w_csrmv__scalar},
+    {"f32_bsrmv_1x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr1x1MaxDensity, kScalarBsr1x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x1__scalar, 1, 1},
+    {"f32_bsrmv_4x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr4x1MaxDensity, kScalarBsr4x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_4x1__scalar, 4, 1},
+    {"f32_bsrmv_8x1__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr8x1MaxDensity, kScalarBsr8x1Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_8x1__scalar, 8, 1},
+    {"f32_bsrmv_1x4__scalar", Isa::kScalar, WeightEncoding::kBlockCsr, nullptr, nullptr, nullptr, &AlwaysAvailable,
+     kScalarBsr1x4MaxDensity, kScalarBsr1x4Ns, 0.0f, 0.0f, nullptr, nullptr, &f32_bsrmv_1x4__scalar, 1, 4},
 };
 
 }  // namespace
@@ -176,6 +242,22 @@ const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only) {
   }
   // Unreachable: every encoding has a scalar entry above that is always available.
   return *scalar;
+}
+
+const KernelVariant* SelectBlockKernel(std::uint32_t block_rows, std::uint32_t block_cols, bool scalar_only) {
+  const KernelVariant* scalar = nullptr;
+  for (const KernelVariant& variant : kVariants) {
+    if (variant.encoding != WeightEncoding::kBlockCsr) continue;
+    if (variant.block_rows != block_rows || variant.block_cols != block_cols) continue;
+    if (variant.isa == Isa::kScalar) scalar = &variant;
+    if (scalar_only && variant.isa != Isa::kScalar) continue;
+    if (variant.is_available()) return &variant;
+  }
+  return scalar;
+}
+
+bool IsSupportedBlockShape(std::uint32_t block_rows, std::uint32_t block_cols) {
+  return SelectBlockKernel(block_rows, block_cols, /*scalar_only=*/true) != nullptr;
 }
 
 }  // namespace frugal::kernels

@@ -53,6 +53,18 @@ using QGemvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::int8
 using QCsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
                           const std::int8_t* values, const float* scales, const float* x, const float* bias,
                           bool relu, float* y);
+// Block-sparse rows y = activation(W x + b), with blocks of a fixed shape R x C that the
+// kernel's name gives (f32_bsrmv_<R>x<C>__<isa>). Block row b covers outputs [b R, b R + R)
+// and holds blocks block_row_ptr[b] .. block_row_ptr[b + 1] - 1. Block k multiplies
+// x[col, col + C), where col is its column index, by the R x C values at
+// values[k R C], row-major. Exactly one of col_u16 and col_u32 is non-null. The caller
+// guarantees the BlockCsrWeights invariants of schema/README.md (block_row_ptr
+// non-decreasing from 0 with ceil(rows / R) + 1 entries, col + C <= the length of x).
+// Writes y[0, rows) and nothing else, so the rows of the last block row past `rows`
+// are computed and dropped. y must not alias x.
+using BsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
+                         bool relu, float* y);
 
 // Instruction set a variant was compiled for.
 enum class Isa {
@@ -61,7 +73,7 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv, csrmv, cscmv, qgemv and qcsrmv is set,
+// One compiled kernel. Exactly one of gemv, csrmv, cscmv, qgemv, qcsrmv and bsrmv is set,
 // matching `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
@@ -89,6 +101,12 @@ struct KernelVariant {
   float ns_per_row = 0.0f;
   QGemvFn qgemv = nullptr;    // kDenseInt8 variants only
   QCsrmvFn qcsrmv = nullptr;  // kCsrInt8 variants only
+  // Block CSR variants only: the kernel and the block shape it runs. csr_max_density is
+  // then the density of stored values, fill-in zeros included, at or below which the
+  // kernel is faster than the dense variant of the same ISA.
+  BsrmvFn bsrmv = nullptr;
+  std::uint32_t block_rows = 0;
+  std::uint32_t block_cols = 0;
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -107,6 +125,14 @@ bool DenseIsFaster(std::uint32_t rows, std::uint32_t cols, std::uint64_t stored_
 // built and always available.
 const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only = false);
 
+// The first block CSR variant for blocks of block_rows x block_cols that the running CPU
+// supports, or its scalar variant when `scalar_only` is set. Every shape that the loader
+// accepts has a scalar variant, so this returns null only for other shapes.
+const KernelVariant* SelectBlockKernel(std::uint32_t block_rows, std::uint32_t block_cols, bool scalar_only = false);
+
+// Whether some kernel runs blocks of this shape, the shapes the loader accepts.
+bool IsSupportedBlockShape(std::uint32_t block_rows, std::uint32_t block_cols);
+
 void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                       const float* bias, bool relu, float* y);
 void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
@@ -122,6 +148,19 @@ void f32_qc8w_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const std::in
 void f32_qc8w_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
                             const std::int8_t* values, const float* scales, const float* x, const float* bias,
                             bool relu, float* y);
+// Block CSR, one function per block shape.
+void f32_bsrmv_1x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_4x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_8x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
+void f32_bsrmv_1x4__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                           const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                           float* y);
 
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
 void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
@@ -134,6 +173,18 @@ void f32_qc8w_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const std::i
 void f32_qc8w_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
                           const std::int8_t* values, const float* scales, const float* x, const float* bias,
                           bool relu, float* y);
+void f32_bsrmv_1x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_4x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_8x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
+void f32_bsrmv_1x4__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                         const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                         float* y);
 
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
@@ -150,5 +201,17 @@ void f32_qc8w_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr, c
 // Compiled only when FRUGAL_KERNELS_AARCH64_NEONFMA is defined (AArch64 builds with NEON).
 void f32_gemv_8x__aarch64_neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
                                   const float* x, const float* bias, bool relu, float* y);
+void f32_bsrmv_1x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_4x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_8x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
+void f32_bsrmv_1x4__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
+                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
+                            float* y);
 
 }  // namespace frugal::kernels

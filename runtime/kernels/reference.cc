@@ -71,4 +71,23 @@ void f32_qc8w_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std:
   }
 }
 
+void f32_bsrmv(std::uint32_t rows, std::uint32_t block_rows, std::uint32_t block_cols,
+               const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16, const std::uint32_t* col_u32,
+               const float* values, const float* x, const float* bias, bool relu, float* y) {
+  const std::uint32_t block_row_count = (rows + block_rows - 1) / block_rows;
+  for (std::uint32_t b = 0; b < block_row_count; ++b) {
+    for (std::uint32_t i = 0; i < block_rows; ++i) {
+      const std::uint32_t r = b * block_rows + i;
+      if (r >= rows) break;
+      double sum = bias[r];
+      for (std::uint32_t k = block_row_ptr[b]; k < block_row_ptr[b + 1]; ++k) {
+        const std::uint32_t col = col_u16 != nullptr ? col_u16[k] : col_u32[k];
+        const float* w = values + static_cast<std::size_t>(k) * block_rows * block_cols + i * block_cols;
+        for (std::uint32_t j = 0; j < block_cols; ++j) sum += static_cast<double>(w[j]) * x[col + j];
+      }
+      y[r] = Activate(sum, relu);
+    }
+  }
+}
+
 }  // namespace frugal::kernels::reference

@@ -34,11 +34,16 @@ struct PlannedLayer {
   const float* csc_values = nullptr;
   const std::int8_t* int8_values = nullptr;  // kDenseInt8 (rows x cols) or kCsrInt8 (nnz)
   const float* scales = nullptr;              // output_size entries for both int8 encodings
+  const std::uint32_t* block_row_ptr = nullptr;
+  const std::uint16_t* block_col_u16 = nullptr;
+  const std::uint32_t* block_col_u32 = nullptr;
+  const float* block_values = nullptr;
   kernels::GemvFn gemv = nullptr;
   kernels::CsrmvFn csrmv = nullptr;
   kernels::CscmvFn cscmv = nullptr;
   kernels::QGemvFn qgemv = nullptr;
   kernels::QCsrmvFn qcsrmv = nullptr;
+  kernels::BsrmvFn bsrmv = nullptr;
   const char* kernel_name = "";
   // CSC layers in kAuto only. The other form is kDense (dense_values and gemv) or kCsr
   // (the CSR arrays and csrmv). It runs when the CSC kernel's estimated time on the
@@ -91,10 +96,30 @@ struct CacheLineAllocator {
 
 using DenseCopy = std::vector<float, CacheLineAllocator<float>>;
 
-// Writes the CSR rows or CSC columns of `layer` into a zero-filled row-major matrix.
+// Writes the CSR rows, CSC columns or blocks of `layer` into a zero-filled row-major matrix.
 DenseCopy ExpandToDense(const internal::LayerView& layer) {
   const std::uint32_t cols = layer.info.input_size;
   DenseCopy dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
+  if (layer.info.encoding == WeightEncoding::kBlockCsr) {
+    const std::uint32_t rows = layer.info.output_size;
+    const std::uint32_t block_rows = layer.info.block_rows;
+    const std::uint32_t block_cols = layer.info.block_cols;
+    const std::uint32_t block_row_count = (rows + block_rows - 1) / block_rows;
+    for (std::uint32_t b = 0; b < block_row_count; ++b) {
+      for (std::uint32_t k = layer.block_row_ptr[b]; k < layer.block_row_ptr[b + 1]; ++k) {
+        const std::uint32_t col = layer.block_col_u16 != nullptr ? layer.block_col_u16[k] : layer.block_col_u32[k];
+        const float* block = layer.block_values + static_cast<std::size_t>(k) * block_rows * block_cols;
+        // Rows past output_size are zero padding (checked at load), so they are skipped.
+        // Blocks may overlap, so each adds its values instead of overwriting.
+        for (std::uint32_t i = 0; i < block_rows && b * block_rows + i < rows; ++i) {
+          for (std::uint32_t j = 0; j < block_cols; ++j) {
+            dense[static_cast<std::size_t>(b * block_rows + i) * cols + col + j] += block[i * block_cols + j];
+          }
+        }
+      }
+    }
+    return dense;
+  }
   if (layer.info.encoding == WeightEncoding::kCsc) {
     for (std::uint32_t c = 0; c < cols; ++c) {
       for (std::uint32_t k = layer.col_ptr[c]; k < layer.col_ptr[c + 1]; ++k) {
@@ -144,8 +169,10 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
 // Whether `layer` runs expanded to dense: CSR and CSC layers always in kDense, never in
 // kAsStored, and CSR layers in kAuto when their density is above the crossover of the
 // CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and get a second form.
+// Block CSR layers in kAuto compare with the crossover of their own block kernel, whose
+// density counts the stored values, fill-in zeros included.
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr,
-                  const kernels::KernelVariant& dense) {
+                  const kernels::KernelVariant& dense, const kernels::KernelVariant* block) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
   // Int8 layers stay int8, and RunsInt8Expanded decides for them.
   if (layer.info.encoding == WeightEncoding::kDenseInt8 || layer.info.encoding == WeightEncoding::kCsrInt8) {
@@ -154,6 +181,7 @@ bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const ke
   if (mode == ExecutionMode::kDense) return true;
   if (mode == ExecutionMode::kAsStored) return false;
   if (layer.info.encoding == WeightEncoding::kCsc) return false;
+  if (layer.info.encoding == WeightEncoding::kBlockCsr) return DenserThanCrossover(layer, *block, dense);
   return DenserThanCrossover(layer, csr, dense);
 }
 
@@ -224,7 +252,7 @@ struct Interpreter::Impl {
   std::vector<float> output;
   std::vector<float> ping;
   std::vector<float> pong;
-  std::vector<DenseCopy> expanded_weights;  // dense copies of CSR and CSC layers run dense
+  std::vector<DenseCopy> expanded_weights;  // dense copies of sparse layers run dense
   std::vector<OwnedCsr> csr_copies;                 // CSR forms of CSC layers in kAuto
   std::vector<std::vector<std::int8_t>> expanded_int8;  // dense copies of int8 CSR layers run dense
   std::vector<PlannedLayer> layers;
@@ -311,7 +339,17 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.csc_values = view.csc_values;
     layer.int8_values = view.int8_values;
     layer.scales = view.scales;
-    if (RunsExpanded(view, options.mode, csr_kernel, dense_kernel)) {
+    layer.block_row_ptr = view.block_row_ptr;
+    layer.block_col_u16 = view.block_col_u16;
+    layer.block_col_u32 = view.block_col_u32;
+    layer.block_values = view.block_values;
+    // The loader accepts only block shapes that have a kernel, so block_kernel is set
+    // for every block CSR layer.
+    const kernels::KernelVariant* block_kernel =
+        view.info.encoding == WeightEncoding::kBlockCsr
+            ? kernels::SelectBlockKernel(view.info.block_rows, view.info.block_cols, scalar_only)
+            : nullptr;
+    if (RunsExpanded(view, options.mode, csr_kernel, dense_kernel, block_kernel)) {
       impl.expanded_weights.push_back(ExpandToDense(view));
       layer.encoding = WeightEncoding::kDense;
       layer.dense_values = impl.expanded_weights.back().data();
@@ -321,12 +359,15 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
       layer.encoding = WeightEncoding::kDenseInt8;
       layer.int8_values = impl.expanded_int8.back().data();
     }
-    const kernels::KernelVariant& kernel = kernels::SelectKernel(layer.encoding, scalar_only);
+    const kernels::KernelVariant& kernel = layer.encoding == WeightEncoding::kBlockCsr
+                                               ? *block_kernel
+                                               : kernels::SelectKernel(layer.encoding, scalar_only);
     layer.gemv = kernel.gemv;
     layer.csrmv = kernel.csrmv;
     layer.cscmv = kernel.cscmv;
     layer.qgemv = kernel.qgemv;
     layer.qcsrmv = kernel.qcsrmv;
+    layer.bsrmv = kernel.bsrmv;
     layer.kernel_name = kernel.name;
     if (layer.encoding == WeightEncoding::kCsc && options.mode == ExecutionMode::kAuto) {
       impl.PlanOtherForm(view, kernel, csr_kernel, scalar_only, &layer);
@@ -405,6 +446,10 @@ void Interpreter::InvokeLayer(std::size_t i) {
     case WeightEncoding::kCsrInt8:
       layer.qcsrmv(layer.output_size, layer.row_ptr, layer.col_idx, layer.int8_values, layer.scales, layer.x,
                    layer.bias, layer.relu, layer.y);
+      break;
+    case WeightEncoding::kBlockCsr:
+      layer.bsrmv(layer.output_size, layer.block_row_ptr, layer.block_col_u16, layer.block_col_u32,
+                  layer.block_values, layer.x, layer.bias, layer.relu, layer.y);
       break;
   }
 }

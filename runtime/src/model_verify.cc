@@ -10,6 +10,7 @@
 #include <string>
 
 #include "frugal/frugal_model_generated.h"
+#include "kernels/kernels.h"
 #include "src/model_view.h"
 
 // Weights are read in place as native floats and uint32s, which is only correct on a
@@ -24,9 +25,11 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Version 3 adds CscWeights and makes input_indices optional.
 constexpr std::uint32_t kCscFormatVersion = 3;
-// Version 4 adds DenseInt8Weights and CsrInt8Weights. input_indices stays optional.
-constexpr std::uint32_t kInt8FormatVersion = 4;
-constexpr std::uint32_t kLatestFormatVersion = kInt8FormatVersion;
+// Version 4 adds BlockCsrWeights, DenseInt8Weights and CsrInt8Weights. input_indices
+// stays optional.
+constexpr std::uint32_t kFormatVersion4 = 4;
+// The newest version this runtime reads.
+constexpr std::uint32_t kLatestFormatVersion = kFormatVersion4;
 
 // Bytes before the root table: the root offset and the 4-byte file identifier.
 constexpr std::size_t kHeaderBytes = 2 * sizeof(flatbuffers::uoffset_t);
@@ -259,6 +262,41 @@ Status CheckScales(const Reporter& report, const char* table, const flatbuffers:
   return Status::Ok();
 }
 
+// Reads block k's column index from whichever of the two index vectors is present.
+template <typename Vector>
+std::uint32_t BlockColumn(const Vector& col_idx, std::uint32_t k) {
+  return col_idx.Get(k);
+}
+
+// Checks the block column indices of every block row: each block fits in [0, input_size)
+// and, within a block row, the indices are strictly increasing.
+template <typename Vector>
+Status CheckBlockColumns(const Reporter& report, const char* field, const Vector& col_idx,
+                         const flatbuffers::Vector<std::uint32_t>& block_row_ptr, std::uint32_t block_cols,
+                         std::uint32_t cols) {
+  const std::uint32_t block_row_count = block_row_ptr.size() - 1;
+  for (std::uint32_t b = 0; b < block_row_count; ++b) {
+    for (std::uint32_t k = block_row_ptr.Get(b); k < block_row_ptr.Get(b + 1); ++k) {
+      const std::uint64_t col = BlockColumn(col_idx, k);
+      if (col + block_cols > cols) {
+        return report.Invalid(std::string("BlockCsrWeights.") + field + "[" + std::to_string(k) + "] = " +
+                              std::to_string(col) + " (block row " + std::to_string(b) + ") is out of range [0, " +
+                              std::to_string(std::uint64_t{cols} - block_cols + 1) +
+                              "): the block's " + std::to_string(block_cols) + " columns must lie within input_size = " +
+                              std::to_string(cols));
+      }
+      if (k > block_row_ptr.Get(b) && col <= BlockColumn(col_idx, k - 1)) {
+        return report.Invalid(std::string("BlockCsrWeights.") + field + "[" + std::to_string(k) + "] = " +
+                              std::to_string(col) + " (block row " + std::to_string(b) + ") is not greater than " +
+                              field + "[" + std::to_string(k - 1) + "] = " +
+                              std::to_string(BlockColumn(col_idx, k - 1)) +
+                              "; block columns within a block row must be strictly increasing");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 // Checks that values[begin, end) of row `row` are in [-127, 127], and all 0 when the
 // row's scale is 0. Returns the count of values that are not 0 through *nonzeros.
 Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers::Vector<std::int8_t>& values,
@@ -383,6 +421,103 @@ Status CheckCsrInt8(const Reporter& report, const fb::CsrInt8Weights& weights, L
   return Status::Ok();
 }
 
+Status CheckBlockCsr(const Reporter& report, const fb::BlockCsrWeights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const std::uint32_t block_rows = weights.block_rows();
+  const std::uint32_t block_cols = weights.block_cols();
+  if (!kernels::IsSupportedBlockShape(block_rows, block_cols)) {
+    return report.Unsupported("BlockCsrWeights block shape block_rows x block_cols = " + std::to_string(block_rows) +
+                              "x" + std::to_string(block_cols) +
+                              " is not supported; this runtime runs 1x1, 4x1, 8x1 and 1x4 blocks");
+  }
+  const auto* block_row_ptr = weights.block_row_ptr();
+  const auto* col_u16 = weights.block_col_idx_u16();
+  const auto* col_u32 = weights.block_col_idx_u32();
+  const auto* values = weights.values();
+  if (block_row_ptr == nullptr) return report.Invalid("BlockCsrWeights.block_row_ptr is missing");
+  if (col_u16 == nullptr && col_u32 == nullptr) {
+    return report.Invalid("BlockCsrWeights has neither block_col_idx_u16 nor block_col_idx_u32; expected exactly one");
+  }
+  if (col_u16 != nullptr && col_u32 != nullptr) {
+    return report.Invalid("BlockCsrWeights has both block_col_idx_u16 and block_col_idx_u32; expected exactly one");
+  }
+  if (values == nullptr) return report.Invalid("BlockCsrWeights.values is missing");
+
+  // At most output_size, so it fits uint32.
+  const std::uint32_t block_row_count =
+      static_cast<std::uint32_t>((std::uint64_t{rows} + block_rows - 1) / block_rows);
+  if (block_row_ptr->size() != std::uint64_t{block_row_count} + 1) {
+    return report.Invalid("BlockCsrWeights.block_row_ptr has " + std::to_string(block_row_ptr->size()) +
+                          " entries, expected ceil(output_size / block_rows) + 1 = " +
+                          std::to_string(std::uint64_t{block_row_count} + 1));
+  }
+  const char* col_field = col_u16 != nullptr ? "block_col_idx_u16" : "block_col_idx_u32";
+  const std::uint32_t blocks = col_u16 != nullptr ? col_u16->size() : col_u32->size();
+  const std::uint64_t block_size = std::uint64_t{block_rows} * block_cols;
+  if (values->size() != std::uint64_t{blocks} * block_size) {
+    return report.Invalid("BlockCsrWeights.values has " + std::to_string(values->size()) +
+                          " values, expected blocks x block_rows x block_cols = " +
+                          std::to_string(std::uint64_t{blocks} * block_size) + " (" + std::to_string(blocks) +
+                          " blocks, the length of " + col_field + ")");
+  }
+  if (block_row_ptr->Get(0) != 0) {
+    return report.Invalid("BlockCsrWeights.block_row_ptr[0] = " + std::to_string(block_row_ptr->Get(0)) +
+                          ", expected 0");
+  }
+  for (std::uint32_t b = 0; b < block_row_count; ++b) {
+    if (block_row_ptr->Get(b + 1) < block_row_ptr->Get(b)) {
+      return report.Invalid("BlockCsrWeights.block_row_ptr[" + std::to_string(b + 1) + "] = " +
+                            std::to_string(block_row_ptr->Get(b + 1)) + " is less than block_row_ptr[" +
+                            std::to_string(b) + "] = " + std::to_string(block_row_ptr->Get(b)) +
+                            "; block row pointers must not decrease");
+    }
+  }
+  // Checked before any block row is walked, so that block_row_ptr never indexes past the
+  // column indices.
+  const std::uint32_t last = block_row_ptr->Get(block_row_count);
+  if (last != blocks) {
+    return report.Invalid("BlockCsrWeights.block_row_ptr[" + std::to_string(block_row_count) + "] = " +
+                          std::to_string(last) + " does not equal the block count " + std::to_string(blocks) +
+                          " (the length of " + col_field + ")");
+  }
+  const Status columns = col_u16 != nullptr
+                             ? CheckBlockColumns(report, col_field, *col_u16, *block_row_ptr, block_cols, cols)
+                             : CheckBlockColumns(report, col_field, *col_u32, *block_row_ptr, block_cols, cols);
+  if (!columns.ok()) return columns;
+  if (Status status = CheckFinite(report, "BlockCsrWeights.values", *values); !status.ok()) return status;
+  // The last block row's rows past output_size are padding. They must hold zeros, so
+  // that no weight in the file is silently ignored.
+  const std::uint32_t padding_rows = static_cast<std::uint32_t>(std::uint64_t{block_row_count} * block_rows - rows);
+  if (padding_rows > 0) {
+    for (std::uint32_t k = block_row_ptr->Get(block_row_count - 1); k < blocks; ++k) {
+      for (std::uint32_t i = block_rows - padding_rows; i < block_rows; ++i) {
+        for (std::uint32_t j = 0; j < block_cols; ++j) {
+          const std::uint64_t index = k * block_size + i * block_cols + j;
+          const float value = values->Get(static_cast<flatbuffers::uoffset_t>(index));
+          if (value != 0.0f) {
+            return report.Invalid("BlockCsrWeights.values[" + std::to_string(index) + "] = " + FormatFloat(value) +
+                                  " lies in row " + std::to_string(std::uint64_t{block_row_count - 1} * block_rows + i) +
+                                  ", past output_size = " + std::to_string(rows) +
+                                  "; padding rows of the last block row must be 0");
+          }
+        }
+      }
+    }
+  }
+
+  layer->info.encoding = WeightEncoding::kBlockCsr;
+  layer->info.stored_values = values->size();
+  layer->info.nonzeros = CountNonzeros(*values);
+  layer->info.block_rows = block_rows;
+  layer->info.block_cols = block_cols;
+  layer->block_row_ptr = block_row_ptr->data();
+  layer->block_col_u16 = col_u16 != nullptr ? col_u16->data() : nullptr;
+  layer->block_col_u32 = col_u32 != nullptr ? col_u32->data() : nullptr;
+  layer->block_values = values->data();
+  return Status::Ok();
+}
+
 Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uint32_t expected_input,
                   std::size_t index, std::uint32_t format_version, LayerView* layer) {
   LayerInfo& info = layer->info;
@@ -441,7 +576,7 @@ Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uin
     case fb::Weights::DenseInt8Weights:
     case fb::Weights::CsrInt8Weights: {
       const bool dense = fc.weights_type() == fb::Weights::DenseInt8Weights;
-      if (format_version < kInt8FormatVersion) {
+      if (format_version < kFormatVersion4) {
         return report.Invalid(std::string("weights_type = ") + (dense ? "DenseInt8Weights" : "CsrInt8Weights") +
                               " needs format_version = 4, but the file has format_version = " +
                               std::to_string(format_version));
@@ -450,13 +585,22 @@ Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uin
       if (dense) return CheckDenseInt8(report, *fc.weights_as_DenseInt8Weights(), layer);
       return CheckCsrInt8(report, *fc.weights_as_CsrInt8Weights(), layer);
     }
+    case fb::Weights::BlockCsrWeights:
+      if (format_version < kFormatVersion4) {
+        return report.Invalid(
+            "weights_type = BlockCsrWeights needs format_version = 4, but the file has format_version = " +
+            std::to_string(format_version));
+      }
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      return CheckBlockCsr(report, *fc.weights_as_BlockCsrWeights(), layer);
     case fb::Weights::NONE:
       return report.Invalid(
-          "weights is missing; expected DenseWeights, CsrWeights, CscWeights, DenseInt8Weights or CsrInt8Weights");
+          "weights is missing; expected DenseWeights, CsrWeights, CscWeights, BlockCsrWeights, DenseInt8Weights or "
+          "CsrInt8Weights");
     default:
       return report.Invalid("weights_type = " + std::to_string(static_cast<int>(fc.weights_type())) +
                             " is not a known encoding (DenseWeights = 1, CsrWeights = 2, CscWeights = 3, "
-                            "DenseInt8Weights = 6, CsrInt8Weights = 7)");
+                            "BlockCsrWeights = 5, DenseInt8Weights = 6, CsrInt8Weights = 7)");
   }
 }
 

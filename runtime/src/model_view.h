@@ -14,8 +14,9 @@ namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
 // bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
-// for kCsc only the three CSC arrays. kDenseInt8 sets int8_values and scales, and
-// kCsrInt8 sets row_ptr, col_idx, int8_values and scales.
+// for kCsc only the three CSC arrays, for kBlockCsr the block arrays (one of the two
+// column index arrays) and info.block_rows and info.block_cols. kDenseInt8 sets
+// int8_values and scales, and kCsrInt8 sets row_ptr, col_idx, int8_values and scales.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -28,6 +29,10 @@ struct LayerView {
   const float* csc_values = nullptr;      // nnz entries
   const std::int8_t* int8_values = nullptr;  // kDenseInt8: output_size * input_size; kCsrInt8: nnz
   const float* scales = nullptr;              // output_size entries, for both int8 encodings
+  const std::uint32_t* block_row_ptr = nullptr;  // ceil(output_size / block_rows) + 1 entries
+  const std::uint16_t* block_col_u16 = nullptr;  // one per block, or null
+  const std::uint32_t* block_col_u32 = nullptr;  // one per block, or null
+  const float* block_values = nullptr;           // blocks x block_rows x block_cols entries
 };
 
 struct ModelView {

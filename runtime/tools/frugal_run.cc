@@ -125,6 +125,8 @@ const char* EncodingName(frugal::WeightEncoding encoding) {
       return "dense int8";
     case frugal::WeightEncoding::kCsrInt8:
       return "csr int8";
+    case frugal::WeightEncoding::kBlockCsr:
+      return "block-csr";
     case frugal::WeightEncoding::kDense:
       break;
   }

@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -261,6 +262,151 @@ TEST_CASE("CSC conversion writes format version 3") {
   frugal::converter::ConvertFile(input.string(), csr_output.string(), options);
   const std::string csr_bytes = ReadFile(csr_output);
   CHECK(ParseBuffer(csr_bytes)->format_version() == 1);
+}
+
+TEST_CASE("PackBlockCsr fills blocks and pads the last block row") {
+  // 5 x 6 weights; -0.0f counts as zero.
+  const std::vector<float> weights = {1, 0, 0, 0, 0, 2,      //
+                                      0, 0, 3, 0, 0, 0,      //
+                                      0, 0, 0, 0, 0, 0,      //
+                                      0, 0, 0, -0.0f, 0, 0,  //
+                                      0, 4, 0, 0, 0, 5};
+  using frugal::converter::BlockShape;
+  SUBCASE("4x1 blocks") {
+    // Block row 0 (rows 0 to 3) has non-zeros in columns 0, 2 and 5; block row 1 holds
+    // row 4 and three padding rows, with non-zeros in columns 1 and 5.
+    const auto blocks = frugal::converter::PackBlockCsr(weights, 5, 6, BlockShape{4, 1});
+    CHECK(blocks.block_row_ptr == std::vector<std::uint32_t>{0, 3, 5});
+    CHECK(blocks.col_idx == std::vector<std::uint32_t>{0, 2, 5, 1, 5});
+    CHECK(blocks.values == std::vector<float>{1, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0});
+  }
+  SUBCASE("1x4 blocks") {
+    // Row 0: a block at column 0, then column 5 would end past 6, so that block moves to
+    // column 2 and stores 0 for columns 2 and 3, which the first block covers.
+    // Row 4: a block at column 1 covers columns 1 to 4; column 5 moves to 2 as in row 0.
+    const auto blocks = frugal::converter::PackBlockCsr(weights, 5, 6, BlockShape{1, 4});
+    CHECK(blocks.block_row_ptr == std::vector<std::uint32_t>{0, 2, 3, 3, 3, 5});
+    CHECK(blocks.col_idx == std::vector<std::uint32_t>{0, 2, 2, 1, 2});
+    CHECK(blocks.values == std::vector<float>{1, 0, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 5});
+  }
+  SUBCASE("all-zero matrix") {
+    const auto blocks = frugal::converter::PackBlockCsr(std::vector<float>(30, 0.0f), 5, 6, BlockShape{8, 1});
+    CHECK(blocks.block_row_ptr == std::vector<std::uint32_t>{0, 0});
+    CHECK(blocks.col_idx.empty());
+    CHECK(blocks.values.empty());
+  }
+}
+
+TEST_CASE("block CSR byte counts and index width") {
+  using frugal::converter::BlockShape;
+  // 5 rows in 4x1 blocks: 2 block rows, 3 pointers; 5 blocks of 2-byte index and 16 bytes.
+  CHECK(frugal::converter::BlockCsrWeightBytes(5, 6, BlockShape{4, 1}, 5) == 3 * 4 + 5 * (2 + 16));
+  CHECK(frugal::converter::BlockIndicesFitUint16(65536, BlockShape{1, 1}));
+  CHECK_FALSE(frugal::converter::BlockIndicesFitUint16(65537, BlockShape{1, 1}));
+  CHECK(frugal::converter::BlockIndicesFitUint16(65539, BlockShape{1, 4}));
+  CHECK(frugal::converter::BlockCsrWeightBytes(1, 70000, BlockShape{1, 1}, 2) == 2 * 4 + 2 * (4 + 4));
+}
+
+TEST_CASE("ChooseBlockShape prefers full blocks") {
+  using frugal::converter::BlockShape;
+  // 8 x 16 weights whose non-zeros fill columns 3 and 9 of every row: one 8x1 block per
+  // column beats 16 1x1 blocks, 8 4x1 blocks per column pair and 1x4 blocks per row.
+  std::vector<float> weights(8 * 16, 0.0f);
+  for (std::size_t r = 0; r < 8; ++r) {
+    weights[r * 16 + 3] = 1.0f;
+    weights[r * 16 + 9] = -1.0f;
+  }
+  const auto choice = frugal::converter::ChooseBlockShape(weights, 8, 16);
+  CHECK(choice.shape.rows == 8);
+  CHECK(choice.shape.cols == 1);
+  CHECK(choice.blocks == 2);
+  // One row with a non-zero in every 4th column: every shape needs 16 blocks, and 1x1
+  // blocks, which hold no fill-in zeros, cost the least each.
+  std::vector<float> scattered(64, 0.0f);
+  for (std::size_t c = 0; c < 64; c += 4) scattered[c] = 1.0f;
+  const auto single = frugal::converter::ChooseBlockShape(scattered, 1, 64);
+  CHECK(single.shape.rows == 1);
+  CHECK(single.shape.cols == 1);
+  CHECK(single.blocks == 16);
+}
+
+TEST_CASE("block CSR conversion writes format version 4") {
+  const fs::path dir = CaseDir("block_csr");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  for (auto [rows, cols] : {std::pair{1u, 1u}, {4u, 1u}, {8u, 1u}, {1u, 4u}}) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    ConvertOptions options;
+    options.encoding = EncodingPolicy::kBlockCsr;
+    options.block_shape = frugal::converter::BlockShape{rows, cols};
+    const fs::path output = dir / "block.frugal";
+    if (cols > 3) {
+      // AsymmetricLayer has 3 inputs, fewer than a 1x4 block's width.
+      CHECK_THROWS_WITH_AS(frugal::converter::ConvertFile(input.string(), output.string(), options),
+                           "layer dense_1 has input_size = 3, fewer columns than the block width 4; choose a "
+                           "narrower block or leave the shape to the converter",
+                           ConvertError);
+      continue;
+    }
+    const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+    REQUIRE(conversion.layers.size() == 1);
+    const auto& layer = conversion.layers[0];
+    CHECK(layer.encoding == Encoding::kBlockCsr);
+    CHECK(layer.block_shape.rows == rows);
+    CHECK(layer.index_bytes == 2);
+    // The 2 x 3 matrix is dense: 3 column blocks per block row, 1 block row of 4x1 or 8x1
+    // with padding, 2 rows of 1x1.
+    CHECK(layer.blocks == (rows == 1 ? 6u : 3u));
+    CHECK(layer.stored_values == layer.blocks * rows * cols);
+    const std::string summary = frugal::converter::FormatSummary(conversion);
+    CHECK(summary.find("block-csr dense_1: " + std::to_string(rows) + "x1 blocks") != std::string::npos);
+    CHECK(summary.find("uint16 column indices") != std::string::npos);
+
+    const std::string bytes = ReadFile(output);
+    const frugal::fb::Model* model = ParseBuffer(bytes);
+    CHECK(model->format_version() == 4);
+    const auto* weights = model->layers()->Get(0)->weights_as_BlockCsrWeights();
+    REQUIRE(weights != nullptr);
+    CHECK(weights->block_rows() == rows);
+    CHECK(weights->block_col_idx_u16() != nullptr);
+    CHECK(weights->block_col_idx_u32() == nullptr);
+    // x = (1, 10, 100): output 0 = 1 + 30 + 500 + 0.5, output 1 = 2 + 40 + 600 - 0.5.
+    CheckOutputs(RunModel(output, {1, 10, 100}), {531.5f, 641.5f});
+  }
+}
+
+TEST_CASE("kAuto picks blocks where they win") {
+  // 16 inputs -> 8 outputs whose only weights are inputs 3 (1) and 9 (-1) of every output:
+  // two 8x1 blocks, estimated well below dense and CSR.
+  const fs::path dir = CaseDir("block_auto_wins");
+  KerasLayer layer{16, 8, std::vector<float>(16 * 8, 0.0f), std::vector<float>(8, 0.5f), "none"};
+  for (std::size_t o = 0; o < 8; ++o) {
+    layer.kernel[3 * 8 + o] = 1.0f;
+    layer.kernel[9 * 8 + o] = -1.0f;
+  }
+  const fs::path input = WriteCheckpoint(dir, {layer});
+  const fs::path output = dir / "auto.frugal";
+  ConvertOptions options;
+  options.eliminate_dead_units = false;
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  CHECK(conversion.layers[0].encoding == Encoding::kBlockCsr);
+  CHECK(conversion.layers[0].block_shape.rows == 8);
+  CHECK(conversion.layers[0].blocks == 2);
+  std::vector<float> x(16, 0.0f);
+  x[3] = 4.0f;
+  x[9] = 1.5f;
+  // Every output is 4 - 1.5 + 0.5 = 3.
+  CheckOutputs(RunModel(output, x), std::vector<float>(8, 3.0f));
+}
+
+TEST_CASE("kAuto keeps small dense layers dense") {
+  // A dense 2 x 3 layer: every block shape stores all 6 weights, so block CSR is never
+  // estimated faster than dense.
+  const fs::path dir = CaseDir("block_auto");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  const auto conversion =
+      frugal::converter::ConvertFile(input.string(), (dir / "auto.frugal").string(), ConvertOptions{});
+  CHECK(conversion.layers[0].encoding == Encoding::kDense);
 }
 
 TEST_CASE("calibration input of the wrong size") {

@@ -45,6 +45,11 @@ std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector
     } else if (layer.int8) {
       kernels::reference::f32_qc8w_gemv(layer.output_size, layer.input_size, layer.int8_values.data(),
                                         layer.scales.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.block_csr) {
+      kernels::reference::f32_bsrmv(layer.output_size, layer.block_rows, layer.block_cols, layer.block_row_ptr.data(),
+                                    layer.block_col_u16.has_value() ? layer.block_col_u16->data() : nullptr,
+                                    layer.block_col_u32.has_value() ? layer.block_col_u32->data() : nullptr,
+                                    layer.block_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
     } else if (layer.csc) {
       kernels::reference::f32_cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
                                     layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
@@ -423,6 +428,74 @@ TEST_CASE("kAuto gives a dense CSC layer a dense form") {
   for (Interpreter* interpreter : {&stored, &dense}) {
     CheckOutputs(*interpreter, spec, dense_input);
     CheckOutputs(*interpreter, spec, one_input);
+  }
+}
+
+// fc1 is a block CSR 784 -> 61 layer of block_rows x block_cols blocks at `zero_fraction`
+// zeros (61 rows leave the last 4x1 and 8x1 block rows partly padding), fc2 a block CSR
+// 61 -> 10 layer of the same shape with uint32 indices.
+testing::TestModel BlockCsrSpec(std::uint32_t block_rows, std::uint32_t block_cols, double zero_fraction) {
+  testing::TestModel spec;
+  spec.format_version = 4;
+  std::mt19937 rng(29);
+  spec.layers.push_back(testing::BlockCsrLayer("fc1", 784, 61, testing::RandomWeights(rng, 784 * 61, zero_fraction),
+                                               testing::RandomWeights(rng, 61, 0.0), /*relu=*/true, block_rows,
+                                               block_cols));
+  spec.layers.push_back(testing::BlockCsrLayer("fc2", 61, 10, testing::RandomWeights(rng, 61 * 10, zero_fraction),
+                                               testing::RandomWeights(rng, 10, 0.0), /*relu=*/false, block_rows,
+                                               block_cols, /*narrow=*/false));
+  return spec;
+}
+
+TEST_CASE("block CSR layers run in every mode") {
+  std::mt19937 rng(8);
+  const std::vector<float> input = testing::RandomWeights(rng, 784, 0.3);
+  for (auto [block_rows, block_cols] : {std::pair{1u, 1u}, {4u, 1u}, {8u, 1u}, {1u, 4u}}) {
+    CAPTURE(block_rows);
+    CAPTURE(block_cols);
+    const testing::TestModel spec = BlockCsrSpec(block_rows, block_cols, 0.9);
+    const auto model = Load(testing::Serialize(spec));
+    const bool scalar_only = ExpectScalarKernels(false);
+    const kernels::KernelVariant* block_kernel = kernels::SelectBlockKernel(block_rows, block_cols, scalar_only);
+    REQUIRE(block_kernel != nullptr);
+    const kernels::KernelVariant& dense_kernel = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+
+    Interpreter stored(*model, {ExecutionMode::kAsStored, false});
+    Interpreter dense(*model, {ExecutionMode::kDense, false});
+    Interpreter automatic(*model, {ExecutionMode::kAuto, false});
+    CHECK(stored.kernel_name(0) == block_kernel->name);
+    CHECK(dense.kernel_name(0) == dense_kernel.name);
+    // kAuto keeps a block layer whose stored density, fill-in included, is at or below
+    // its kernel's crossover, and expands it to dense above.
+    for (std::size_t i = 0; i < 2; ++i) {
+      const LayerInfo& info = model->layer(i);
+      const double cells = static_cast<double>(info.input_size) * info.output_size;
+      const double density = static_cast<double>(info.stored_values) / cells;
+      CAPTURE(density);
+      const bool keeps_blocks = density <= block_kernel->csr_max_density;
+      CHECK(automatic.kernel_name(i) == (keeps_blocks ? block_kernel->name : dense_kernel.name));
+    }
+    for (Interpreter* interpreter : {&stored, &dense, &automatic}) CheckOutputs(*interpreter, spec, input);
+  }
+}
+
+TEST_CASE("overlapping blocks expand to dense") {
+  // One row of 6 weights in 1x4 blocks: [2, 0, 7, 0, 0, -3] packs as a block at column 0
+  // and one moved left to column 2, which stores 0 for columns 2 and 3 that the first
+  // block already covers. With x = [1, 10, 100, 1000, 10000, 0.5] and bias 0.25:
+  //   y = 2 * 1 + 7 * 100 - 3 * 0.5 + 0.25 = 700.75.
+  testing::TestModel spec;
+  spec.format_version = 4;
+  spec.layers.push_back(testing::BlockCsrLayer("fc1", 6, 1, {2, 0, 7, 0, 0, -3}, {0.25f}, /*relu=*/false, 1, 4));
+  REQUIRE(spec.layers[0].block_col_u16 == std::vector<std::uint16_t>{0, 2});
+  const auto model = Load(testing::Serialize(spec));
+  const std::vector<float> x = {1.0f, 10.0f, 100.0f, 1000.0f, 10000.0f, 0.5f};
+  for (ExecutionMode mode : {ExecutionMode::kAsStored, ExecutionMode::kDense, ExecutionMode::kAuto}) {
+    CAPTURE(static_cast<int>(mode));
+    Interpreter interpreter(*model, {mode, false});
+    std::span<const float> output;
+    REQUIRE(interpreter.Invoke(x, &output).ok());
+    CHECK(output[0] == 700.75f);
   }
 }
 

@@ -38,9 +38,9 @@ const double kZeroFractions[] = {0.0, 0.5, 0.9, 1.0};
 // Fractions of inputs that are exactly zero, which the CSC kernels skip column by column:
 // none, half, and all of them (the output is then activation(bias)).
 const double kInputZeroFractions[] = {0.0, 0.5, 1.0};
-// NaN-filled elements past the end of y. A SIMD kernel stores at most 4 floats at a time,
-// so 4 guards catch any store past the end.
-constexpr std::uint32_t kGuard = 4;
+// NaN-filled elements past the end of y. A SIMD kernel stores at most 8 floats at a time
+// (the 8x1 block kernels), so 8 guards catch any store past the end.
+constexpr std::uint32_t kGuard = 8;
 
 struct Case {
   std::uint32_t rows;
@@ -66,19 +66,39 @@ double TermMagnitude(const Case& c, std::uint32_t r) {
   return sum;
 }
 
-// The same weights as CSR and CSC arrays, and quantized per row to int8, dense and CSR.
+// Block shapes of the block CSR kernels, rows x columns.
+struct BlockShape {
+  std::uint32_t rows;
+  std::uint32_t cols;
+};
+constexpr BlockShape kBlockShapes[] = {{1, 1}, {4, 1}, {8, 1}, {1, 4}};
+
+// The same weights as CSR and CSC arrays, quantized per row to int8 (dense and CSR), and
+// as block CSR arrays of every block shape with uint16 and with uint32 column indices
+// (kBlockShapes order, narrow then wide). Shapes wider than the layer have no form and
+// are skipped.
 struct SparseForms {
   testing::TestLayer csr;
   testing::TestLayer csc;
   testing::TestLayer dense_int8;
   testing::TestLayer csr_int8;
+  std::vector<testing::TestLayer> blocks;
 };
 
 SparseForms MakeSparseForms(const Case& c) {
-  return {testing::CsrLayer("", c.cols, c.rows, c.weights, {}, false),
-          testing::CscLayer("", c.cols, c.rows, c.weights, {}, false),
-          testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/false),
-          testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/true)};
+  SparseForms forms{testing::CsrLayer("", c.cols, c.rows, c.weights, {}, false),
+                    testing::CscLayer("", c.cols, c.rows, c.weights, {}, false),
+                    testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/false),
+                    testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/true),
+                    {}};
+  for (BlockShape shape : kBlockShapes) {
+    for (bool narrow : {true, false}) {
+      if (shape.cols > c.cols) continue;
+      forms.blocks.push_back(
+          testing::BlockCsrLayer("", c.cols, c.rows, c.weights, {}, false, shape.rows, shape.cols, narrow));
+    }
+  }
+  return forms;
 }
 
 bool IsInt8(const kernels::KernelVariant& variant) {
@@ -117,9 +137,19 @@ Expected ComputeExpected(const Case& c, const SparseForms& forms, bool relu) {
   return e;
 }
 
-// Runs `variant` on `c` into a NaN-filled buffer with kGuard elements past the end.
+void RunBlockForm(const kernels::KernelVariant& variant, const Case& c, const testing::TestLayer& form, bool relu,
+                  float* y) {
+  variant.bsrmv(c.rows, form.block_row_ptr.data(),
+                form.block_col_u16.has_value() ? form.block_col_u16->data() : nullptr,
+                form.block_col_u32.has_value() ? form.block_col_u32->data() : nullptr, form.block_values.data(),
+                c.x.data(), c.bias.data(), relu, y);
+}
+
+// Runs `variant` on `c` into a NaN-filled buffer with kGuard elements past the end. A
+// block CSR variant runs on the form of its block shape with uint16 indices, or uint32
+// when `wide_indices` is set.
 std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case& c, const SparseForms& sparse,
-                              bool relu) {
+                              bool relu, bool wide_indices = false) {
   std::vector<float> y(c.rows + kGuard, kNaN);
   switch (variant.encoding) {
     case WeightEncoding::kDense:
@@ -142,8 +172,22 @@ std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case&
                      sparse.csr_int8.int8_values.data(), sparse.csr_int8.scales.data(), c.x.data(), c.bias.data(),
                      relu, y.data());
       break;
+    case WeightEncoding::kBlockCsr:
+      for (const testing::TestLayer& form : sparse.blocks) {
+        if (form.block_rows == variant.block_rows && form.block_cols == variant.block_cols &&
+            form.block_col_u32.has_value() == wide_indices) {
+          RunBlockForm(variant, c, form, relu, y.data());
+        }
+      }
+      break;
   }
   return y;
+}
+
+// Whether `c` has a block form for `variant`: every variant except a block CSR one
+// whose blocks are wider than the layer.
+bool HasForm(const kernels::KernelVariant& variant, const Case& c) {
+  return variant.encoding != WeightEncoding::kBlockCsr || variant.block_cols <= c.cols;
 }
 
 // Compares one variant's output with the reference and reports the first mismatch only,
@@ -199,8 +243,14 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
           for (bool relu : {false, true}) {
             const Expected expected = ComputeExpected(c, sparse, relu);
             for (const kernels::KernelVariant* variant : variants) {
+              if (!HasForm(*variant, c)) continue;
               CheckAgainstReference(*variant, c, zero_fraction, relu, expected,
                                     RunVariant(*variant, c, sparse, relu));
+              if (variant->encoding == WeightEncoding::kBlockCsr) {
+                CAPTURE("uint32 block column indices");
+                CheckAgainstReference(*variant, c, zero_fraction, relu, expected,
+                                      RunVariant(*variant, c, sparse, relu, /*wide_indices=*/true));
+              }
             }
           }
         }
@@ -221,6 +271,29 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsc));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDenseInt8));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsrInt8));
+  // Every block shape, not only one: each shape is its own kernel.
+  auto tested_block = [&](kernels::Isa isa, BlockShape shape) {
+    for (const kernels::KernelVariant* variant : variants) {
+      if (variant->isa == isa && variant->encoding == WeightEncoding::kBlockCsr && variant->block_rows == shape.rows &&
+          variant->block_cols == shape.cols) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (BlockShape shape : kBlockShapes) {
+    CAPTURE(shape.rows);
+    CAPTURE(shape.cols);
+    CHECK(tested_block(kernels::Isa::kScalar, shape));
+#if defined(FRUGAL_KERNELS_NEONFMA)
+    CHECK_MESSAGE(tested_block(kernels::Isa::kNeonFma, shape), "NEON was compiled, but no NEON bsrmv of this shape ran");
+#endif
+#if defined(FRUGAL_KERNELS_AVX2)
+    if (CpuHasAvx2Fma()) {
+      CHECK_MESSAGE(tested_block(kernels::Isa::kAvx2, shape), "the CPU has AVX2, but no AVX2 bsrmv of this shape ran");
+    }
+#endif
+  }
 #if defined(FRUGAL_KERNELS_NEONFMA)
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemv ran");
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON csrmv ran");
@@ -261,8 +334,9 @@ TEST_CASE("kernel variants match the reference on random shapes") {
     const bool relu = trial % 2 == 0;
     const Expected expected = ComputeExpected(c, sparse, relu);
     for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
-      if (!variant.is_available()) continue;
-      CheckAgainstReference(variant, c, zero_fraction, relu, expected, RunVariant(variant, c, sparse, relu));
+      if (!variant.is_available() || !HasForm(variant, c)) continue;
+      CheckAgainstReference(variant, c, zero_fraction, relu, expected,
+                            RunVariant(variant, c, sparse, relu, /*wide_indices=*/trial % 3 == 0));
     }
   }
 }
@@ -285,6 +359,67 @@ TEST_CASE("reference kernels agree with each other") {
     CHECK_MESSAGE(dense[r] == csr[r], "row " << r);
     CHECK_MESSAGE(dense[r] == csc[r], "row " << r);
   }
+  // The block reference adds the fill-in zeros too, which leaves a double sum unchanged;
+  // 9 rows leave the last 4x1 and 8x1 block rows partly past the end.
+  for (const testing::TestLayer& form : forms.blocks) {
+    CAPTURE(form.block_rows);
+    CAPTURE(form.block_cols);
+    std::vector<float> block(c.rows, kNaN);
+    kernels::reference::f32_bsrmv(c.rows, form.block_rows, form.block_cols, form.block_row_ptr.data(),
+                                  form.block_col_u16.has_value() ? form.block_col_u16->data() : nullptr,
+                                  form.block_col_u32.has_value() ? form.block_col_u32->data() : nullptr,
+                                  form.block_values.data(), c.x.data(), c.bias.data(), true, block.data());
+    for (std::uint32_t r = 0; r < c.rows; ++r) CHECK_MESSAGE(dense[r] == block[r], "row " << r);
+  }
+}
+
+// Runs every block CSR variant of 4x1 blocks on the hand-made layer below and checks the
+// outputs to the bit.
+TEST_CASE("block CSR empty block rows and padding rows") {
+  // 6 x 3 weights in two block rows of 4 rows. The second block row covers rows 4 and 5
+  // and two padding rows 6 and 7, which are zeros.
+  //   block row 0: no blocks                -> y0..y3 = activation(bias)
+  //   block row 1: one block at column 2 with values [3, -2, 0, 0] (rows 4 to 7)
+  // With x = [7, 9, 0.5] and bias = [1, -1, 2, -2, 0.25, 0.5]:
+  //   y4 = 0.25 + 3 * 0.5 = 1.75;  y5 = 0.5 - 2 * 0.5 = -0.5.
+  const std::vector<std::uint32_t> block_row_ptr = {0, 0, 1};
+  const std::vector<std::uint16_t> col_u16 = {2};
+  const std::vector<std::uint32_t> col_u32 = {2};
+  const std::vector<float> values = {3.0f, -2.0f, 0.0f, 0.0f};
+  const std::vector<float> x = {7.0f, 9.0f, 0.5f};
+  const std::vector<float> bias = {1.0f, -1.0f, 2.0f, -2.0f, 0.25f, 0.5f};
+
+  int block_variants = 0;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (variant.encoding != WeightEncoding::kBlockCsr || variant.block_rows != 4 || variant.block_cols != 1 ||
+        !variant.is_available()) {
+      continue;
+    }
+    ++block_variants;
+    CAPTURE(variant.name);
+    for (bool narrow : {true, false}) {
+      CAPTURE(narrow);
+      std::vector<float> y(6 + kGuard, kNaN);
+      variant.bsrmv(6, block_row_ptr.data(), narrow ? col_u16.data() : nullptr, narrow ? nullptr : col_u32.data(),
+                    values.data(), x.data(), bias.data(), false, y.data());
+      CHECK(y[0] == 1.0f);
+      CHECK(y[1] == -1.0f);
+      CHECK(y[2] == 2.0f);
+      CHECK(y[3] == -2.0f);
+      CHECK(y[4] == 1.75f);
+      CHECK(y[5] == -0.5f);
+      for (std::uint32_t g = 0; g < kGuard; ++g) CHECK(std::isnan(y[6 + g]));
+
+      std::fill(y.begin(), y.end(), kNaN);
+      variant.bsrmv(6, block_row_ptr.data(), narrow ? col_u16.data() : nullptr, narrow ? nullptr : col_u32.data(),
+                    values.data(), x.data(), bias.data(), true, y.data());
+      CHECK(y[1] == 0.0f);
+      CHECK(y[3] == 0.0f);
+      CHECK(y[4] == 1.75f);
+      CHECK(y[5] == 0.0f);
+    }
+  }
+  CHECK(block_variants >= 1);
 }
 
 // Runs every CSC variant on the hand-made layer below and checks outputs to the bit.
@@ -439,6 +574,8 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
     CHECK((variant.cscmv != nullptr) == (variant.encoding == WeightEncoding::kCsc));
     CHECK((variant.qgemv != nullptr) == (variant.encoding == WeightEncoding::kDenseInt8));
     CHECK((variant.qcsrmv != nullptr) == (variant.encoding == WeightEncoding::kCsrInt8));
+    CHECK((variant.bsrmv != nullptr) == (variant.encoding == WeightEncoding::kBlockCsr));
+    CHECK(((variant.block_rows * variant.block_cols) != 0) == (variant.encoding == WeightEncoding::kBlockCsr));
     CHECK_MESSAGE(variant.ns_per_weight > 0.0f, variant.name);
     dense = dense || name == "f32_gemv__scalar";
     csr = csr || name == "f32_csrmv__scalar";
@@ -456,6 +593,19 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
         "f32_qc8w_gemv__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsrInt8, /*scalar_only=*/true).name) ==
         "f32_qc8w_csrmv__scalar");
+  for (BlockShape shape : kBlockShapes) {
+    const std::string tile = std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+    CHECK(kernels::IsSupportedBlockShape(shape.rows, shape.cols));
+    const kernels::KernelVariant* scalar = kernels::SelectBlockKernel(shape.rows, shape.cols, /*scalar_only=*/true);
+    REQUIRE(scalar != nullptr);
+    CHECK(std::string(scalar->name) == "f32_bsrmv_" + tile + "__scalar");
+    const kernels::KernelVariant* best = kernels::SelectBlockKernel(shape.rows, shape.cols);
+    REQUIRE(best != nullptr);
+    CHECK(std::string(best->name).rfind("f32_bsrmv_" + tile + "__", 0) == 0);
+  }
+  CHECK_FALSE(kernels::IsSupportedBlockShape(2, 2));
+  CHECK_FALSE(kernels::IsSupportedBlockShape(0, 1));
+  CHECK(kernels::SelectBlockKernel(16, 1) == nullptr);
 }
 
 // The smallest number of stored values at which kAuto runs a rows x cols layer dense.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frugal/frugal_model_generated.h"
@@ -727,6 +728,163 @@ TEST_CASE("loader rejects int8 weights") {
     model.layers[0].int8_values.pop_back();
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 0 (fc1): CsrInt8Weights.values has 3 values, expected nnz = 4 (the length of col_idx)");
+  }
+}
+
+// fc1 of BaseModel stored as block CSR of 4x1 blocks: one block row of rows 0 to 3, where
+// row 3 is padding, and a block at each of the 4 columns:
+//   col 0: [1, 0, 0, 0]; col 1: [0, 0, 3, 0]; col 2: [2, 0, 0, 0]; col 3: [0, 0, -1, 0]
+// so block_row_ptr = [0, 4], block_col_idx_u16 = [0, 1, 2, 3] and values holds 16 floats.
+// Format version 4.
+TestModel BlockCsrModel(std::uint32_t block_rows = 4, std::uint32_t block_cols = 1, bool narrow = true) {
+  TestModel model = BaseModel();
+  model.format_version = 4;
+  model.layers[0] = testing::BlockCsrLayer("fc1", 4, 3, {1, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, -1}, {0.5f, -0.5f, 0.0f},
+                                           /*relu=*/true, block_rows, block_cols, narrow);
+  return model;
+}
+
+TEST_CASE("loader accepts block CSR layers in format 4") {
+  for (auto [block_rows, block_cols] : {std::pair{1u, 1u}, {4u, 1u}, {8u, 1u}, {1u, 4u}}) {
+    for (bool narrow : {true, false}) {
+      CAPTURE(block_rows);
+      CAPTURE(block_cols);
+      CAPTURE(narrow);
+      const std::vector<std::uint8_t> bytes = testing::Serialize(BlockCsrModel(block_rows, block_cols, narrow));
+      std::unique_ptr<Model> model;
+      const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &model, {}, "block.frugal");
+      REQUIRE_MESSAGE(status.ok(), status.message());
+      const LayerInfo& fc1 = model->layer(0);
+      CHECK(fc1.encoding == WeightEncoding::kBlockCsr);
+      CHECK(fc1.block_rows == block_rows);
+      CHECK(fc1.block_cols == block_cols);
+      CHECK(fc1.nonzeros == 4);
+    }
+  }
+  // The 4x1 form stores 4 blocks of 4 values, 12 of them fill-in or padding zeros.
+  const std::vector<std::uint8_t> bytes = testing::Serialize(BlockCsrModel());
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::FromBuffer(bytes.data(), bytes.size(), &model).ok());
+  CHECK(model->layer(0).stored_values == 16);
+}
+
+TEST_CASE("loader rejects block CSR weights") {
+  SUBCASE("format version 3") {
+    TestModel model = BlockCsrModel();
+    model.format_version = 3;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): weights_type = BlockCsrWeights needs format_version = 4, but the file has "
+                  "format_version = 3");
+  }
+
+  SUBCASE("unsupported block shape") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_rows = 2;
+    model.layers[0].block_cols = 2;
+    CheckRejected(model, StatusCode::kUnsupported,
+                  "layer 0 (fc1): BlockCsrWeights block shape block_rows x block_cols = 2x2 is not supported");
+  }
+
+  SUBCASE("zero block rows") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_rows = 0;
+    CheckRejected(model, StatusCode::kUnsupported, "block_rows x block_cols = 0x1 is not supported");
+  }
+
+  SUBCASE("no column indices") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_col_u16.reset();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights has neither block_col_idx_u16 nor block_col_idx_u32");
+  }
+
+  SUBCASE("both column index widths") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_col_u32 = std::vector<std::uint32_t>{0, 1, 2, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights has both block_col_idx_u16 and block_col_idx_u32");
+  }
+
+  SUBCASE("block_row_ptr length") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_row_ptr = {0, 2, 4};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_row_ptr has 3 entries, expected ceil(output_size / "
+                  "block_rows) + 1 = 2");
+  }
+
+  SUBCASE("block_row_ptr[0] not 0") {
+    TestModel model = BlockCsrModel(1, 4);
+    model.layers[0].block_row_ptr = {1, 1, 1, 2};
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): BlockCsrWeights.block_row_ptr[0] = 1, expected 0");
+  }
+
+  SUBCASE("decreasing block row pointers") {
+    TestModel model = BlockCsrModel(1, 4);
+    model.layers[0].block_row_ptr = {0, 2, 1, 2};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_row_ptr[2] = 1 is less than block_row_ptr[1] = 2");
+  }
+
+  SUBCASE("block_row_ptr ends before the block count") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_row_ptr = {0, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_row_ptr[1] = 3 does not equal the block count 4 (the "
+                  "length of block_col_idx_u16)");
+  }
+
+  SUBCASE("block past the last column") {
+    TestModel model = BlockCsrModel(1, 4);
+    (*model.layers[0].block_col_u16)[1] = 1;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_col_idx_u16[1] = 1 (block row 2) is out of range [0, 1)");
+  }
+
+  SUBCASE("wide column index out of range") {
+    TestModel model = BlockCsrModel(4, 1, /*narrow=*/false);
+    (*model.layers[0].block_col_u32)[3] = 4;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_col_idx_u32[3] = 4 (block row 0) is out of range [0, 4)");
+  }
+
+  SUBCASE("unsorted block columns") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_col_u16 = std::vector<std::uint16_t>{0, 2, 1, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.block_col_idx_u16[2] = 1 (block row 0) is not greater than "
+                  "block_col_idx_u16[1] = 2; block columns within a block row must be strictly increasing");
+  }
+
+  SUBCASE("duplicate block columns") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_col_u16 = std::vector<std::uint16_t>{0, 1, 1, 3};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "BlockCsrWeights.block_col_idx_u16[2] = 1 (block row 0) is not greater than block_col_idx_u16[1] "
+                  "= 1");
+  }
+
+  SUBCASE("values length") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_values.pop_back();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.values has 15 values, expected blocks x block_rows x block_cols = "
+                  "16 (4 blocks, the length of block_col_idx_u16)");
+  }
+
+  SUBCASE("NaN value") {
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_values[5] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): BlockCsrWeights.values[5] = nan is not finite");
+  }
+
+  SUBCASE("non-zero padding row") {
+    // Value 3 of block 1 is row 3 of the 4x1 block, past output_size = 3.
+    TestModel model = BlockCsrModel();
+    model.layers[0].block_values[7] = 0.5f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): BlockCsrWeights.values[7] = 0.5 lies in row 3, past output_size = 3; padding "
+                  "rows of the last block row must be 0");
   }
 }
 

@@ -102,6 +102,48 @@ TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t ou
   return layer;
 }
 
+TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                        const std::vector<float>& weights, std::vector<float> bias, bool relu,
+                        std::uint32_t block_rows, std::uint32_t block_cols, bool narrow) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.block_csr = true;
+  layer.block_rows = block_rows;
+  layer.block_cols = block_cols;
+  layer.bias = std::move(bias);
+  std::vector<std::uint32_t> columns;
+  auto weight = [&](std::uint32_t r, std::uint32_t c) {
+    return r < output_size ? weights[static_cast<std::size_t>(r) * input_size + c] : 0.0f;
+  };
+  layer.block_row_ptr.push_back(0);
+  for (std::uint32_t base = 0; base < output_size; base += block_rows) {
+    std::uint32_t covered = 0;  // columns below this are in an earlier block of this block row
+    for (std::uint32_t c = 0; c < input_size; ++c) {
+      bool nonzero = false;
+      for (std::uint32_t i = 0; i < block_rows; ++i) nonzero = nonzero || weight(base + i, c) != 0.0f;
+      if (!nonzero || c < covered) continue;
+      const std::uint32_t start = std::min(c, input_size - block_cols);
+      columns.push_back(start);
+      for (std::uint32_t i = 0; i < block_rows; ++i) {
+        for (std::uint32_t j = 0; j < block_cols; ++j) {
+          layer.block_values.push_back(start + j < covered ? 0.0f : weight(base + i, start + j));
+        }
+      }
+      covered = start + block_cols;
+    }
+    layer.block_row_ptr.push_back(static_cast<std::uint32_t>(columns.size()));
+  }
+  if (narrow) {
+    layer.block_col_u16.emplace(columns.begin(), columns.end());
+  } else {
+    layer.block_col_u32 = columns;
+  }
+  return layer;
+}
+
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::bernoulli_distribution zero(zero_fraction);
@@ -146,6 +188,17 @@ std::vector<std::uint8_t> Serialize(const TestModel& model) {
       } else if (layer.int8) {
         weights = fb::CreateDenseInt8WeightsDirect(builder, &layer.int8_values, scales).Union();
         type = fb::Weights::DenseInt8Weights;
+      } else if (layer.block_csr) {
+        const auto row_ptr = builder.CreateVector(layer.block_row_ptr);
+        flatbuffers::Offset<flatbuffers::Vector<std::uint16_t>> col_u16;
+        flatbuffers::Offset<flatbuffers::Vector<std::uint32_t>> col_u32;
+        if (layer.block_col_u16.has_value()) col_u16 = builder.CreateVector(*layer.block_col_u16);
+        if (layer.block_col_u32.has_value()) col_u32 = builder.CreateVector(*layer.block_col_u32);
+        const auto values = builder.CreateVector(layer.block_values);
+        weights = fb::CreateBlockCsrWeights(builder, layer.block_rows, layer.block_cols, row_ptr, col_u16, col_u32,
+                                            values)
+                      .Union();
+        type = fb::Weights::BlockCsrWeights;
       } else if (layer.csc) {
         weights = fb::CreateCscWeightsDirect(builder, &layer.col_ptr, &layer.row_idx, &layer.csc_values).Union();
         type = fb::Weights::CscWeights;

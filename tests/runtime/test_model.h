@@ -19,7 +19,8 @@ struct TestLayer {
   bool relu = false;
   bool csr = false;
   bool csc = false;
-  std::vector<float> dense_values;  // row-major output_size x input_size, when neither csr nor csc
+  bool block_csr = false;
+  std::vector<float> dense_values;  // row-major output_size x input_size, when no sparse encoding is set
   std::vector<std::uint32_t> row_ptr;  // when csr
   std::vector<std::uint32_t> col_idx;
   std::vector<float> csr_values;
@@ -32,6 +33,12 @@ struct TestLayer {
   std::vector<std::int8_t> int8_values;
   std::vector<float> scales;
   bool omit_scales = false;
+  std::uint32_t block_rows = 0;  // when block_csr
+  std::uint32_t block_cols = 0;
+  std::vector<std::uint32_t> block_row_ptr;
+  std::optional<std::vector<std::uint16_t>> block_col_u16;  // written only when set
+  std::optional<std::vector<std::uint32_t>> block_col_u32;
+  std::vector<float> block_values;
   std::vector<float> bias;
 
   // Overrides for invalid models.
@@ -69,6 +76,15 @@ TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 // to 0 are not stored), dense int8 otherwise.
 TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                     const std::vector<float>& weights, std::vector<float> bias, bool relu, bool csr);
+
+// A block CSR layer of block_rows x block_cols blocks with `weights`, packed as the
+// converter does. Per block row, a block starts at each column with a non-zero weight that
+// no earlier block covers. A block that would end past input_size moves left, and stores
+// 0 where the previous block already has the weight. Column indices are uint16 when
+// `narrow` is set, else uint32.
+TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                        const std::vector<float>& weights, std::vector<float> bias, bool relu,
+                        std::uint32_t block_rows, std::uint32_t block_cols, bool narrow = true);
 
 // Row-major weights with values in [-1, 1), each exactly 0 with probability `zero_fraction`.
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction);

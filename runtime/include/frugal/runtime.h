@@ -47,7 +47,7 @@ class Status {
 
 enum class Activation { kNone, kRelu };
 // kDenseInt8 and kCsrInt8 store int8 values with one float scale per row.
-enum class WeightEncoding { kDense, kCsr, kCsc, kDenseInt8, kCsrInt8 };
+enum class WeightEncoding { kDense, kCsr, kCsc, kDenseInt8, kCsrInt8, kBlockCsr };
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -56,8 +56,13 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR, CSC and CSR int8)
-  std::uint64_t nonzeros = 0;       // stored values that are not exactly 0 (0.0f, or int8 0)
+  // Values held in the file: nnz for CSR, CSC and CSR int8, blocks x block_rows x
+  // block_cols for block CSR (the zeros that fill its blocks included).
+  std::uint64_t stored_values = 0;
+  std::uint64_t nonzeros = 0;  // stored values that are not exactly 0 (0.0f, or int8 0)
+  // Block CSR only: the block shape, rows x columns. Both are 0 for other encodings.
+  std::uint32_t block_rows = 0;
+  std::uint32_t block_cols = 0;
 };
 
 struct LoadOptions {
@@ -120,6 +125,8 @@ enum class ExecutionMode {
   // per weight and per input in runtime/kernels/kernel_variants.cc.
   // Int8 layers keep int8 values: a CSR int8 layer runs with the int8 CSR kernel at or
   // below that kernel's crossover density, and is expanded to dense int8 above it.
+  // A block CSR layer runs with its block kernel when its stored values, fill-in zeros
+  // included, divided by rows x cols are at most that kernel's crossover, and dense above.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   // Every layer is expanded to dense at construction and run with dense kernels. Int8

@@ -1,6 +1,6 @@
 // Checkpoint (.npz, docs/checkpoint.md) to .frugal conversion: validation, pruning by
-// threshold, per-layer choice of dense, CSR or CSC weights, optional int8 quantization,
-// and the FlatBuffer itself.
+// threshold, per-layer choice of dense, CSR, CSC or block CSR weights, optional int8
+// quantization, and the FlatBuffer itself.
 #pragma once
 
 #include <cstddef>
@@ -25,11 +25,20 @@ class ConvertError : public std::runtime_error {
 };
 
 enum class Activation { kNone, kRelu };
-enum class Encoding { kDense, kCsr, kCsc };
-enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc };
 // The type of a layer's stored weight values: float32, or int8 with one float scale per
 // row (DenseInt8Weights or CsrInt8Weights, format version 4).
 enum class WeightType { kFloat32, kInt8 };
+enum class Encoding { kDense, kCsr, kCsc, kBlockCsr };
+enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc, kBlockCsr };
+
+// The shape of the blocks of a block CSR layer: rows x columns of weights.
+struct BlockShape {
+  std::uint32_t rows = 1;
+  std::uint32_t cols = 1;
+};
+
+// The block shapes that the runtime has kernels for.
+inline constexpr BlockShape kBlockShapes[] = {{1, 1}, {4, 1}, {8, 1}, {1, 4}};
 
 // One fully connected layer, already in the .frugal orientation: the transpose of the
 // checkpoint's Keras kernel.
@@ -109,6 +118,26 @@ struct CsrInt8Matrix {
 };
 
 CsrInt8Matrix PackCsrInt8(const QuantizedMatrix& quantized, std::uint32_t rows, std::uint32_t cols);
+// Block-sparse rows of a row-major matrix, in the .frugal BlockCsrWeights layout.
+struct BlockCsrMatrix {
+  BlockShape shape;
+  std::vector<std::uint32_t> block_row_ptr;  // ceil(rows / shape.rows) + 1 entries
+  std::vector<std::uint32_t> col_idx;        // each block's first column, strictly increasing per block row
+  std::vector<float> values;                 // shape.rows x shape.cols per block, row-major, zeros included
+};
+
+// Packs `weights` into blocks of `shape`, which must be at most `cols` wide. Per block row,
+// a block starts at each column holding a non-zero weight that no earlier block of the
+// block row covers, moved left to end at `cols` when it would end past it. Such a moved
+// block can overlap the previous one, and then stores 0 where the previous block already
+// holds the weight, so every weight is stored once. Rows past `rows` in the last block
+// row are zero padding.
+BlockCsrMatrix PackBlockCsr(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols,
+                            BlockShape shape);
+
+// Whether block column indices of a layer with `cols` inputs fit uint16, which the
+// converter then writes.
+bool BlockIndicesFitUint16(std::uint32_t cols, BlockShape shape);
 
 // Bytes of a layer's weight arrays in each encoding, not counting the bias or the
 // FlatBuffer's own few bytes of vector lengths and tables: dense stores rows * cols
@@ -121,6 +150,33 @@ std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros);
 // pointers, rows float scales, and one column index and one byte per nonzero.
 std::uint64_t DenseInt8WeightBytes(std::uint32_t rows, std::uint32_t cols);
 std::uint64_t CsrInt8WeightBytes(std::uint32_t rows, std::uint64_t nonzeros);
+// Block CSR stores ceil(rows / shape.rows) + 1 block row pointers plus one uint16 or
+// uint32 column index and shape.rows x shape.cols floats per block.
+std::uint64_t BlockCsrWeightBytes(std::uint32_t rows, std::uint32_t cols, BlockShape shape, std::uint64_t blocks);
+
+// Estimated nanoseconds of one call of each encoding's kernel on a layer, from per-cell,
+// per-value, per-block and per-row costs measured with frugal_kernels_benchmark on x86-64
+// with AVX2 (docs/benchmarks.md, "Block-sparse rows"). Only the ratios matter.
+// NOTE: measured on one AMD EPYC (Zen 3) only. On ARM the block kernels gain more over
+// CSR, because NEON has no gather at all, so these estimates lean toward CSR there.
+double EstimateDenseNs(std::uint32_t rows, std::uint32_t cols);
+double EstimateCsrNs(std::uint32_t rows, std::uint64_t nonzeros);
+double EstimateBlockCsrNs(std::uint32_t rows, BlockShape shape, std::uint64_t blocks);
+
+// The block shape with the lowest estimated time for `weights`, with its block count.
+struct BlockChoice {
+  BlockShape shape;
+  std::uint64_t blocks = 0;
+  double estimated_ns = 0.0;
+};
+BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
+
+// kAuto stores a layer as block CSR when its estimated time is below this share of the
+// lower of the dense and CSR estimates, so that estimation error does not flip a layer
+// to a form that is no faster. On the first layers of two trained MNIST models the
+// estimates put 1x4 blocks at 0.56x to 0.84x of dense, and frugal-bench measured
+// 0.49x to 0.72x.
+inline constexpr double kBlockCsrMaxShareOfBest = 0.9;
 
 // The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
 // of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
@@ -165,6 +221,9 @@ struct ConvertOptions {
   // with any int8 layer is written as format version 4.
   WeightType weight_type = WeightType::kFloat32;
   std::map<std::string, WeightType> layer_weight_type;
+  // With EncodingPolicy::kBlockCsr, the block shape of every layer. Unset, each layer gets
+  // the shape of ChooseBlockShape.
+  std::optional<BlockShape> block_shape;
   // Raw model inputs (before input_scale), each of the checkpoint's input_size, on which
   // Convert measures each layer's CSC work fraction for kAuto. Empty: no CSC in kAuto.
   std::vector<std::vector<float>> calibration_inputs;
@@ -203,6 +262,12 @@ struct LayerSummary {
   // and the CSC work fraction (see ChooseEncoding). Unset without calibration inputs.
   std::optional<double> input_zero_fraction;
   std::optional<double> csc_work_fraction;
+  // Block CSR only: the block shape, the number of blocks, the values stored with the
+  // zeros that fill the blocks, and the bytes of one column index (2 or 4).
+  BlockShape block_shape;
+  std::uint64_t blocks = 0;
+  std::uint64_t stored_values = 0;
+  std::uint32_t index_bytes = 0;
 };
 
 struct Conversion {
