@@ -2,6 +2,7 @@
 #include "dense_weights.h"
 
 #include "frugal/frugal_model_generated.h"
+#include "frugal/runtime.h"
 
 namespace frugal::bench {
 
@@ -34,6 +35,14 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
       for (std::uint32_t c = 0; c < layer.cols; ++c) {
         for (std::uint32_t k = col_ptr[c]; k < col_ptr[c + 1]; ++k) {
           layer.weights[std::size_t{row_idx[k]} * layer.cols + c] = values[k];
+        }
+      }
+    } else if (const fb::DenseColumnWeights* columns = source->weights_as_DenseColumnWeights()) {
+      const auto& values = *columns->values();
+      const std::size_t stride = DenseColumnStride(layer.rows);
+      for (std::uint32_t c = 0; c < layer.cols; ++c) {
+        for (std::uint32_t r = 0; r < layer.rows; ++r) {
+          layer.weights[std::size_t{r} * layer.cols + c] = values[static_cast<flatbuffers::uoffset_t>(c * stride + r)];
         }
       }
     }

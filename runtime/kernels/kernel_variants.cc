@@ -53,10 +53,17 @@ constexpr float kScalarGemvNs = 0.115f;
 constexpr float kScalarCsrmvNs = 0.58f;
 constexpr float kScalarCscmvNs = 0.90f;
 constexpr float kScalarCscmvColumnNs = 8.0f;
+// Dense-columns kernels: nanoseconds per matrix cell of a column whose input is not
+// zero (padding rows not counted). Measured with
+//   frugal_kernels_benchmark --benchmark_filter=gemvcol --benchmark_min_time=0.2
+// TODO_GEMVCOL_COSTS
+constexpr float kAvx2GemvcolNs = 0.060f;
+constexpr float kScalarGemvcolNs = 0.115f;
 // NOTE: estimates, not measured: qemu cannot time NEON. They take the AVX2 figures, as
 // kNeonFmaCsrMaxDensity does, which favours the dense and CSR forms over CSC on ARM.
 constexpr float kNeonFmaGemvNs = kAvx2GemvNs;
 constexpr float kNeonFmaCsrmvNs = kAvx2CsrmvNs;
+constexpr float kNeonFmaGemvcolNs = kAvx2GemvcolNs;
 
 // Best first within each encoding: SelectKernel takes the first available entry.
 constexpr KernelVariant kVariants[] = {
@@ -65,6 +72,8 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kAvx2GemvNs},
     {"f32_csrmv__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_csrmv__avx2, nullptr, &HasAvx2Fma,
      kAvx2CsrMaxDensity, kAvx2CsrmvNs},
+    {"f32_gemvcol__avx2", Isa::kAvx2, WeightEncoding::kDenseColumns, nullptr, nullptr, nullptr, &HasAvx2Fma,
+     0.0f, kAvx2GemvcolNs, 0.0f, &f32_gemvcol__avx2},
 #endif
 #if defined(FRUGAL_KERNELS_NEONFMA)
     // Every CPU that runs this build has NEON: the toolchain's flags enabled it everywhere.
@@ -72,6 +81,8 @@ constexpr KernelVariant kVariants[] = {
      &AlwaysAvailable, 0.0f, kNeonFmaGemvNs},
     {"f32_csrmv__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_csrmv__neonfma, nullptr,
      &AlwaysAvailable, kNeonFmaCsrMaxDensity, kNeonFmaCsrmvNs},
+    {"f32_gemvcol__neonfma", Isa::kNeonFma, WeightEncoding::kDenseColumns, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, 0.0f, kNeonFmaGemvcolNs, 0.0f, &f32_gemvcol__neonfma},
 #endif
     {"f32_gemv__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemv__scalar, nullptr, nullptr, &AlwaysAvailable,
      0.0f, kScalarGemvNs},
@@ -80,6 +91,8 @@ constexpr KernelVariant kVariants[] = {
     // CSC has a scalar kernel only: a scatter-add has no vector form on AVX2 or NEON.
     {"f32_cscmv__scalar", Isa::kScalar, WeightEncoding::kCsc, nullptr, nullptr, &f32_cscmv__scalar, &AlwaysAvailable,
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
+    {"f32_gemvcol__scalar", Isa::kScalar, WeightEncoding::kDenseColumns, nullptr, nullptr, nullptr,
+     &AlwaysAvailable, 0.0f, kScalarGemvcolNs, 0.0f, &f32_gemvcol__scalar},
 };
 
 }  // namespace

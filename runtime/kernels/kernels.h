@@ -32,6 +32,16 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
                          const std::uint32_t* row_idx, const float* values, const float* x,
                          const float* bias, bool relu, float* y);
 
+// Dense-columns y = activation(W x + b) for inputs with zeros. W is column-major: column c,
+// the weights that input c feeds, is w[c * stride, c * stride + rows) with
+// stride = DenseColumnStride(rows), and the padding rows after it hold zeros. Inputs are
+// tested in groups: every variant skips, without reading their columns, the inputs of each
+// group x[8k, 8k + 8) that is all +0.0f; a zero input in a group with non-zeros may cost
+// its multiplies. Reads at most w[0, cols * stride), x[0, cols) and bias[0, rows); writes
+// y[0, rows) and nothing else. y must not alias x.
+using GemvcolFn = void (*)(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                           const float* bias, bool relu, float* y);
+
 // Instruction set a variant was compiled for.
 enum class Isa {
   kScalar,   // portable C++, compiled at the toolchain's baseline
@@ -39,7 +49,8 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv, csrmv and cscmv is set, matching `encoding`.
+// One compiled kernel. Exactly one of gemv, csrmv, cscmv and gemvcol is set, matching
+// `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
   Isa isa;
@@ -60,6 +71,7 @@ struct KernelVariant {
   // CSC variants only: estimated nanoseconds per non-zero input on top of its weights,
   // mostly the mispredicted exit of the loop over its column. 0 on other variants.
   float ns_per_column = 0.0f;
+  GemvcolFn gemvcol = nullptr;
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -80,12 +92,17 @@ void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32
                        const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
 
+void f32_gemvcol__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                         const float* bias, bool relu, float* y);
+
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
 void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                        const float* bias, bool relu, float* y);
 void f32_csrmv__avx2(std::uint32_t rows, const std::uint32_t* row_ptr,
                      const std::uint32_t* col_idx, const float* values, const float* x,
                      const float* bias, bool relu, float* y);
+void f32_gemvcol__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                       const float* bias, bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
@@ -93,5 +110,7 @@ void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w
 void f32_csrmv__neonfma(std::uint32_t rows, const std::uint32_t* row_ptr,
                         const std::uint32_t* col_idx, const float* values, const float* x,
                         const float* bias, bool relu, float* y);
+void f32_gemvcol__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                          const float* bias, bool relu, float* y);
 
 }  // namespace frugal::kernels

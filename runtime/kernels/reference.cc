@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "frugal/runtime.h"
+
 namespace frugal::kernels::reference {
 namespace {
 
@@ -46,6 +48,17 @@ void f32_cscmv(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_
     }
   }
   for (std::uint32_t r = 0; r < rows; ++r) y[r] = Activate(sums[r], relu);
+}
+
+void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
+                 bool relu, float* y) {
+  // Every column, zero inputs included, and never the padding rows.
+  const std::size_t stride = DenseColumnStride(rows);
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = bias[r];
+    for (std::uint32_t c = 0; c < cols; ++c) sum += static_cast<double>(w[c * stride + r]) * x[c];
+    y[r] = Activate(sum, relu);
+  }
 }
 
 }  // namespace frugal::kernels::reference

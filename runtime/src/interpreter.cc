@@ -32,9 +32,11 @@ struct PlannedLayer {
   const std::uint32_t* col_ptr = nullptr;
   const std::uint32_t* row_idx = nullptr;
   const float* csc_values = nullptr;
+  const float* dense_column_values = nullptr;
   kernels::GemvFn gemv = nullptr;
   kernels::CsrmvFn csrmv = nullptr;
   kernels::CscmvFn cscmv = nullptr;
+  kernels::GemvcolFn gemvcol = nullptr;
   const char* kernel_name = "";
   // CSC layers in kAuto only. The other form is kDense (dense_values and gemv) or kCsr
   // (the CSR arrays and csrmv). It runs when the CSC kernel's estimated time on the
@@ -65,10 +67,20 @@ struct OwnedCsr {
   std::vector<float> values;
 };
 
-// Writes the CSR rows or CSC columns of `layer` into a zero-filled row-major matrix.
+// Writes the CSR rows, CSC columns or dense columns of `layer` into a zero-filled
+// row-major matrix.
 std::vector<float> ExpandToDense(const internal::LayerView& layer) {
   const std::uint32_t cols = layer.info.input_size;
   std::vector<float> dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
+  if (layer.info.encoding == WeightEncoding::kDenseColumns) {
+    const std::size_t stride = DenseColumnStride(layer.info.output_size);
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      for (std::uint32_t r = 0; r < layer.info.output_size; ++r) {
+        dense[static_cast<std::size_t>(r) * cols + c] = layer.dense_column_values[c * stride + r];
+      }
+    }
+    return dense;
+  }
   if (layer.info.encoding == WeightEncoding::kCsc) {
     for (std::uint32_t c = 0; c < cols; ++c) {
       for (std::uint32_t k = layer.col_ptr[c]; k < layer.col_ptr[c + 1]; ++k) {
@@ -115,14 +127,17 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
   return static_cast<double>(layer.info.stored_values) / cells > csr.csr_max_density;
 }
 
-// Whether `layer` runs expanded to dense: CSR and CSC layers always in kDense, never in
-// kAsStored, and CSR layers in kAuto when their density is above the crossover of the
-// CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and get a second form.
+// Whether `layer` runs expanded to dense: CSR, CSC and dense-columns layers always in
+// kDense, never in kAsStored, and CSR layers in kAuto when their density is above the
+// crossover of the CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and
+// get a second form; dense-columns layers in kAuto run as stored, because their kernel
+// never multiplies more than the dense one and skips the columns of zero inputs.
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
   if (mode == ExecutionMode::kDense) return true;
   if (mode == ExecutionMode::kAsStored) return false;
   if (layer.info.encoding == WeightEncoding::kCsc) return false;
+  if (layer.info.encoding == WeightEncoding::kDenseColumns) return false;
   return DenserThanCrossover(layer, csr);
 }
 
@@ -250,6 +265,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.col_ptr = view.col_ptr;
     layer.row_idx = view.row_idx;
     layer.csc_values = view.csc_values;
+    layer.dense_column_values = view.dense_column_values;
     if (RunsExpanded(view, options.mode, csr_kernel)) {
       impl.expanded_weights.push_back(ExpandToDense(view));
       layer.encoding = WeightEncoding::kDense;
@@ -259,6 +275,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.gemv = kernel.gemv;
     layer.csrmv = kernel.csrmv;
     layer.cscmv = kernel.cscmv;
+    layer.gemvcol = kernel.gemvcol;
     layer.kernel_name = kernel.name;
     if (layer.encoding == WeightEncoding::kCsc && options.mode == ExecutionMode::kAuto) {
       impl.PlanOtherForm(view, kernel, csr_kernel, scalar_only, &layer);
@@ -328,6 +345,10 @@ void Interpreter::InvokeLayer(std::size_t i) {
     case WeightEncoding::kCsc:
       layer.cscmv(layer.output_size, layer.input_size, layer.col_ptr, layer.row_idx, layer.csc_values, layer.x,
                   layer.bias, layer.relu, layer.y);
+      break;
+    case WeightEncoding::kDenseColumns:
+      layer.gemvcol(layer.output_size, layer.input_size, layer.dense_column_values, layer.x, layer.bias, layer.relu,
+                    layer.y);
       break;
   }
 }

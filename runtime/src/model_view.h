@@ -14,7 +14,7 @@ namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
 // bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
-// for kCsc only the three CSC arrays.
+// for kCsc only the three CSC arrays, for kDenseColumns only dense_column_values.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -25,6 +25,8 @@ struct LayerView {
   const std::uint32_t* col_ptr = nullptr; // input_size + 1 entries
   const std::uint32_t* row_idx = nullptr; // nnz entries
   const float* csc_values = nullptr;      // nnz entries
+  // input_size * DenseColumnStride(output_size) values, column-major, zero padding rows.
+  const float* dense_column_values = nullptr;
 };
 
 struct ModelView {

@@ -121,6 +121,8 @@ const char* EncodingName(frugal::WeightEncoding encoding) {
       return "csr";
     case frugal::WeightEncoding::kCsc:
       return "csc";
+    case frugal::WeightEncoding::kDenseColumns:
+      return "dense-columns";
     case frugal::WeightEncoding::kDense:
       break;
   }

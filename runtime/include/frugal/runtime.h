@@ -46,7 +46,20 @@ class Status {
 };
 
 enum class Activation { kNone, kRelu };
-enum class WeightEncoding { kDense, kCsr, kCsc };
+// kDenseColumns: dense and column-major, with output_size padded to a multiple of 8 (see
+// DenseColumnStride); its kernel skips every input that is exactly zero.
+enum class WeightEncoding { kDense, kCsr, kCsc, kDenseColumns };
+
+// Rows of a kDenseColumns layer are padded to a multiple of this, so that each column
+// fills whole SIMD vectors (8 floats for AVX2, two for NEON).
+inline constexpr std::uint32_t kDenseColumnRowAlign = 8;
+
+// The distance in floats between two columns of a kDenseColumns layer with `rows` outputs,
+// in 64 bits so that no row count overflows. The loader only accepts layers where
+// input_size times this fits a FlatBuffers vector, so kernels may use it as a uint32.
+constexpr std::uint64_t DenseColumnStride(std::uint32_t rows) {
+  return (std::uint64_t{rows} + kDenseColumnRowAlign - 1) / kDenseColumnRowAlign * kDenseColumnRowAlign;
+}
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -55,7 +68,8 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR and CSC)
+  std::uint64_t stored_values = 0;  // values held in the file (nnz for CSR and CSC, rows x cols
+                                    // for dense and dense-columns, padding not counted)
   std::uint64_t nonzeros = 0;       // values that are not exactly 0.0f
 };
 
@@ -117,6 +131,8 @@ enum class ExecutionMode {
   // that are not zero and the weights in their columns. It runs the CSC kernel when the
   // estimated time for those is at most 3/4 of the other form's, from the measured costs
   // per weight and per input in runtime/kernels/kernel_variants.cc.
+  // A dense-columns layer runs as stored: its kernel does the dense work at most, and less
+  // for each zero input.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels
