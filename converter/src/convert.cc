@@ -31,6 +31,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Written only when a layer is stored as CscWeights, with or without input_indices.
 constexpr std::uint32_t kCscFormatVersion = 3;
+// Written only when a layer is stored as DenseColumnWeights.
+constexpr std::uint32_t kDenseColumnsFormatVersion = 4;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
 // strings and vector lengths add a little to the array bytes counted here.
@@ -82,6 +84,9 @@ void Prune(Checkpoint& model, const ConvertOptions& options) {
 struct LayerCalibration {
   double input_zero_fraction = 0.0;
   double csc_work_fraction = 0.0;
+  // Layer 0 only: the mean fraction of all the model's inputs (input_size, before the
+  // gather of input_indices) that are exactly zero.
+  double raw_input_zero_fraction = 0.0;
 };
 
 // Runs `model` on every calibration input, in double with float outputs as the runtime
@@ -116,6 +121,9 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
                          std::to_string(raw.size()) + " values, expected the model's input_size = " +
                          std::to_string(model.input_size));
     }
+    std::uint64_t raw_zeros = 0;
+    for (float value : raw) raw_zeros += value * model.input_scale == 0.0f;
+    result[0].raw_input_zero_fraction += static_cast<double>(raw_zeros) / static_cast<double>(raw.size());
     std::vector<float> x;
     if (model.input_indices.empty()) {
       for (float value : raw) x.push_back(value * model.input_scale);
@@ -152,17 +160,24 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
     layer.input_zero_fraction /= static_cast<double>(inputs.size());
     layer.csc_work_fraction /= static_cast<double>(inputs.size());
   }
+  result[0].raw_input_zero_fraction /= static_cast<double>(inputs.size());
   return result;
 }
 
 PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
-                      std::optional<double> csc_work_fraction = std::nullopt) {
+                      const LayerCalibration* calibration = nullptr) {
+  std::optional<double> csc_work_fraction;
+  std::optional<double> input_zero_fraction;
+  if (calibration != nullptr) {
+    csc_work_fraction = calibration->csc_work_fraction;
+    input_zero_fraction = calibration->input_zero_fraction;
+  }
   PreparedLayer prepared;
   prepared.layer = &layer;
   prepared.nonzeros = static_cast<std::uint64_t>(
       std::count_if(layer.weights.begin(), layer.weights.end(), [](float w) { return w != 0.0f; }));
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
-                                     csc_work_fraction);
+                                     csc_work_fraction, input_zero_fraction);
   return prepared;
 }
 
@@ -172,6 +187,8 @@ std::uint64_t EncodedBytes(Encoding encoding, std::uint32_t rows, std::uint32_t 
       return CsrWeightBytes(rows, nonzeros);
     case Encoding::kCsc:
       return CscWeightBytes(cols, nonzeros);
+    case Encoding::kDenseColumns:
+      return DenseColumnWeightBytes(rows, cols);
     case Encoding::kDense:
       break;
   }
@@ -194,6 +211,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   flatbuffers::FlatBufferBuilder builder(1024);
   std::vector<flatbuffers::Offset<fb::FullyConnected>> layer_offsets;
   bool any_csc = false;
+  bool any_columns = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
@@ -214,6 +232,12 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
       weights = fb::CreateCscWeights(builder, col_ptr, row_idx, values).Union();
       weights_type = fb::Weights::CscWeights;
       any_csc = true;
+    } else if (prepared.encoding == Encoding::kDenseColumns && !all_dense) {
+      const std::vector<float> columns = PackDenseColumns(prepared.weights(), layer.output_size, layer.input_size);
+      const auto values = builder.CreateVector(columns);
+      weights = fb::CreateDenseColumnWeights(builder, values).Union();
+      weights_type = fb::Weights::DenseColumnWeights;
+      any_columns = true;
     } else {
       const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
@@ -230,10 +254,14 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   const auto metadata = fb::CreateMetadata(builder, producer, checkpoint.input_scale, checkpoint.class_count,
                                            description_offset);
   if (checkpoint.input_indices.empty()) {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kFormatVersion;
+    const std::uint32_t version = any_columns ? kDenseColumnsFormatVersion
+                                  : any_csc   ? kCscFormatVersion
+                                              : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
   } else {
-    const std::uint32_t version = any_csc ? kCscFormatVersion : kGatherFormatVersion;
+    const std::uint32_t version = any_columns ? kDenseColumnsFormatVersion
+                                  : any_csc   ? kCscFormatVersion
+                                              : kGatherFormatVersion;
     const auto indices = builder.CreateVector(checkpoint.input_indices);
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata, indices,
                                                    checkpoint.input_size));
@@ -280,14 +308,34 @@ std::string Percent(double fraction) {
 // is CSC, nothing when it is CSR, whose empty columns cost no bytes), and each kept
 // input costs a 4-byte index. Dropped columns hold no weights, so the CSC work fraction
 // is the same either way.
-bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, std::optional<double> csc_work_fraction) {
+bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, const LayerCalibration* calibration) {
   const Layer& first = model.layers.front();
-  const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
+  const PreparedLayer gathered = Prepare(first, options, calibration);
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
+  std::optional<double> csc_work_fraction;
+  if (calibration != nullptr) csc_work_fraction = calibration->csc_work_fraction;
   const Encoding full_encoding = ChooseEncoding(options.encoding, first.output_size, model.input_size,
                                                 gathered.nonzeros, csc_work_fraction);
   const std::uint64_t full_bytes = EncodedBytes(full_encoding, first.output_size, model.input_size, gathered.nonzeros);
   return gathered_bytes < full_bytes;
+}
+
+// Whether a dense-columns layer 0 is expected to run faster on the gathered inputs than on
+// all of them. The gather copies every kept input on each call. Without it the kernel
+// lists every input, and multiplies the columns of dropped inputs that are not zero:
+// their weights are zero, so the work is wasted, but on MNIST the dropped border pixels
+// are zero. Without calibration every input counts as non-zero, so the gather wins.
+bool GatherSavesTime(const Checkpoint& model, const LayerCalibration* calibration) {
+  const Layer& first = model.layers.front();
+  double kept_nonzero = 1.0;
+  double all_nonzero = 1.0;
+  if (calibration != nullptr) {
+    kept_nonzero = 1.0 - calibration->input_zero_fraction;
+    all_nonzero = 1.0 - calibration->raw_input_zero_fraction;
+  }
+  const double gathered_ns = first.input_size * kGatherNsPerInput + DenseColumnsNs(first.output_size, first.input_size, kept_nonzero);
+  const double all_ns = DenseColumnsNs(first.output_size, model.input_size, all_nonzero);
+  return gathered_ns < all_ns;
 }
 
 // Puts layer 0's columns back at their original input positions and clears input_indices.
@@ -313,6 +361,8 @@ const char* EncodingName(Encoding encoding) {
       return "csr";
     case Encoding::kCsc:
       return "csc";
+    case Encoding::kDenseColumns:
+      return "dense-columns";
     case Encoding::kDense:
       break;
   }
@@ -351,6 +401,19 @@ CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint3
   return csc;
 }
 
+std::vector<float> PackDenseColumns(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  const std::size_t stride = DenseColumnStride(rows);
+  std::vector<float> columns(stride * cols, 0.0f);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) columns[c * stride + r] = weights[std::size_t{r} * cols + c];
+  }
+  return columns;
+}
+
+std::uint64_t DenseColumnWeightBytes(std::uint32_t rows, std::uint32_t cols) {
+  return DenseColumnStride(rows) * cols * sizeof(float);
+}
+
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols) {
   return std::uint64_t{rows} * cols * sizeof(float);
 }
@@ -364,7 +427,7 @@ std::uint64_t CscWeightBytes(std::uint32_t cols, std::uint64_t nonzeros) {
 }
 
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros,
-                        std::optional<double> csc_work_fraction) {
+                        std::optional<double> csc_work_fraction, std::optional<double> input_zero_fraction) {
   switch (policy) {
     case EncodingPolicy::kDense:
       return Encoding::kDense;
@@ -372,12 +435,35 @@ Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t
       return Encoding::kCsr;
     case EncodingPolicy::kCsc:
       return Encoding::kCsc;
+    case EncodingPolicy::kDenseColumns:
+      return Encoding::kDenseColumns;
     case EncodingPolicy::kAuto:
       break;
   }
-  if (CsrWeightBytes(rows, nonzeros) >= DenseWeightBytes(rows, cols)) return Encoding::kDense;
-  if (csc_work_fraction.has_value() && *csc_work_fraction <= kCscMaxWorkFraction) return Encoding::kCsc;
-  return Encoding::kCsr;
+  const double cells = static_cast<double>(rows) * cols;
+  const double density = static_cast<double>(nonzeros) / cells;
+  Encoding choice = Encoding::kCsr;
+  double choice_ns = 0.0;
+  if (CsrWeightBytes(rows, nonzeros) >= DenseWeightBytes(rows, cols) || density > kCsrMaxDensity) {
+    choice = Encoding::kDense;
+    choice_ns = cells * kDenseNsPerWeight;
+  } else if (csc_work_fraction.has_value() && *csc_work_fraction <= kCscMaxWorkFraction) {
+    choice = Encoding::kCsc;
+    const double nonzero_inputs = (1.0 - input_zero_fraction.value_or(0.0)) * cols;
+    choice_ns = *csc_work_fraction * static_cast<double>(nonzeros) * kCscNsPerWeight + nonzero_inputs * kCscNsPerInput;
+  } else {
+    choice_ns = density > kSimdCsrMaxDensity ? cells * kDenseNsPerWeight : static_cast<double>(nonzeros) * kCsrNsPerValue;
+  }
+  const double columns_ns = DenseColumnsNs(rows, cols, 1.0 - input_zero_fraction.value_or(0.0));
+  if (columns_ns <= kColumnsMaxShare * choice_ns) return Encoding::kDenseColumns;
+  return choice;
+}
+
+double DenseColumnsNs(std::uint32_t rows, std::uint32_t cols, double input_nonzero_fraction) {
+  const double tiles = (rows + 63) / 64;
+  const double vectors = static_cast<double>(DenseColumnStride(rows)) / 8.0;
+  const double nonzero_inputs = input_nonzero_fraction * cols;
+  return cols * kColumnsNsPerInput + nonzero_inputs * (tiles * kColumnsNsPerColumnTile + vectors * kColumnsNsPerVector);
 }
 
 Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, const std::string& output_name) {
@@ -389,17 +475,27 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
   Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
-  const std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
-  auto work_fraction = [&calibration](std::size_t i) -> std::optional<double> {
-    if (calibration.empty()) return std::nullopt;
-    return calibration[i].csc_work_fraction;
+  std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
+  auto layer_calibration = [&calibration](std::size_t i) -> const LayerCalibration* {
+    return calibration.empty() ? nullptr : &calibration[i];
   };
-  if (!model.input_indices.empty() && !GatherSavesBytes(model, options, work_fraction(0))) RestoreAllInputs(model);
+  if (!model.input_indices.empty()) {
+    // A dense-columns layer 0 keeps the gather when that is faster, any other when it
+    // makes the file smaller.
+    const bool columns = Prepare(model.layers.front(), options, layer_calibration(0)).encoding == Encoding::kDenseColumns;
+    const bool keep = columns ? GatherSavesTime(model, layer_calibration(0))
+                              : GatherSavesBytes(model, options, layer_calibration(0));
+    if (!keep) {
+      RestoreAllInputs(model);
+      // Layer 0's zero fraction and CSC work now cover every input.
+      calibration = Calibrate(model, options.calibration_inputs, output_name);
+    }
+  }
 
   std::vector<PreparedLayer> layers;
   std::uint64_t payload = 0;  // of the larger of the chosen and the all-dense encoding
   for (const Layer& layer : model.layers) {
-    layers.push_back(Prepare(layer, options, work_fraction(layers.size())));
+    layers.push_back(Prepare(layer, options, layer_calibration(layers.size())));
     payload += std::max(WeightBytes(layers.back()), DenseWeightBytes(layer.output_size, layer.input_size)) +
                std::uint64_t{layer.output_size} * sizeof(float);
   }
@@ -498,8 +594,10 @@ std::string FormatSummary(const Conversion& conversion) {
                 conversion.inputs_read);
   text += line;
   if (conversion.calibration_count > 0) {
-    std::snprintf(line, sizeof line, "calibration on %zu inputs (csc when CSR would be chosen and work <= %s):\n",
-                  conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str());
+    std::snprintf(line, sizeof line,
+                  "calibration on %zu inputs (csc when CSR would be chosen and work <= %s; dense-columns when "
+                  "its estimate is <= %.0f%% of the other choice's):\n",
+                  conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str(), 100.0 * kColumnsMaxShare);
     text += line;
     for (const LayerSummary& layer : conversion.layers) {
       std::snprintf(line, sizeof line, "  %-*s %8s of inputs zero, csc work %8s of nonzeros\n", width,

@@ -207,8 +207,10 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
     options->convert.encoding = EncodingPolicy::kCsr;
   } else if (value == "csc") {
     options->convert.encoding = EncodingPolicy::kCsc;
+  } else if (value == "dense-columns") {
+    options->convert.encoding = EncodingPolicy::kDenseColumns;
   } else {
-    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc");
+    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc, dense-columns");
     return false;
   }
   return true;
