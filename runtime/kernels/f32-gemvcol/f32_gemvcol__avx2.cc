@@ -21,6 +21,10 @@
 namespace frugal::kernels {
 namespace {
 
+// The loops over a tile's vectors must be unrolled, so that the accumulators live in
+// registers.
+#define FRUGAL_UNROLL _Pragma("GCC unroll 8")
+
 constexpr std::uint32_t kLanes = 8;
 constexpr int kMaxVectors = 8;
 constexpr std::uint32_t kChunk = 256;
@@ -79,6 +83,7 @@ void Tile(std::uint32_t row0, std::uint32_t rows, std::size_t stride, const floa
   const std::uint32_t last = rows - (kVectors - 1) * kLanes;  // 1 to 8 rows in the last vector
   const __m256i last_mask = LaneMask(last);
   __m256 acc[kVectors];
+  FRUGAL_UNROLL
   for (int v = 0; v + 1 < kVectors; ++v) acc[v] = _mm256_loadu_ps(init + row0 + v * kLanes);
   acc[kVectors - 1] = _mm256_maskload_ps(init + row0 + (kVectors - 1) * kLanes, last_mask);
 
@@ -87,12 +92,15 @@ void Tile(std::uint32_t row0, std::uint32_t rows, std::size_t stride, const floa
     const std::uint32_t c = list[k];
     const __m256 xc = _mm256_broadcast_ss(x + c);
     const float* column = tile + c * stride;
+    FRUGAL_UNROLL
     for (int v = 0; v < kVectors; ++v) acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(column + v * kLanes), xc, acc[v]);
   }
 
   if (relu) {
+    FRUGAL_UNROLL
     for (int v = 0; v < kVectors; ++v) acc[v] = _mm256_max_ps(acc[v], _mm256_setzero_ps());
   }
+  FRUGAL_UNROLL
   for (int v = 0; v + 1 < kVectors; ++v) _mm256_storeu_ps(y + row0 + v * kLanes, acc[v]);
   _mm256_maskstore_ps(y + row0 + (kVectors - 1) * kLanes, last_mask, acc[kVectors - 1]);
 }
