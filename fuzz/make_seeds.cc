@@ -53,6 +53,7 @@ struct SeedLayer {
   bool csr;
   std::vector<float> weights;  // row-major outputs x inputs
   bool csc = false;            // stored as CscWeights, which needs format version 3
+  bool columns = false;        // stored as DenseColumnWeights, which needs format version 4
 };
 
 Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, const char* identifier) {
@@ -62,7 +63,15 @@ Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, co
     const SeedLayer& layer = layers[i];
     flatbuffers::Offset<void> weights;
     frugal::fb::Weights type;
-    if (layer.csc) {
+    if (layer.columns) {
+      const std::size_t stride = (std::size_t{layer.outputs} + 7) / 8 * 8;
+      std::vector<float> values(stride * layer.inputs, 0.0f);
+      for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+        for (std::uint32_t r = 0; r < layer.outputs; ++r) values[c * stride + r] = layer.weights[r * layer.inputs + c];
+      }
+      weights = frugal::fb::CreateDenseColumnWeightsDirect(builder, &values).Union();
+      type = frugal::fb::Weights::DenseColumnWeights;
+    } else if (layer.csc) {
       std::vector<std::uint32_t> col_ptr{0};
       std::vector<std::uint32_t> row_idx;
       std::vector<float> values;
@@ -139,6 +148,14 @@ void WriteModelSeeds(const fs::path& folder) {
   Write(folder / "csc_mlp.version2.frugal", BuildModel(csc_mlp, 2, "FRGL"));
   Write(folder / "csc_no_nonzeros.frugal",
         BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), /*csc=*/true}}, 3, "FRGL"));
+  // Dense columns: an MLP with a 9-row dense-columns layer (padded to 16), the same model
+  // in a version 3 file (rejected), and a one-row layer.
+  const std::vector<SeedLayer> columns_mlp = {{12, 9, true, false, Pattern(9, 12, 3), false, /*columns=*/true},
+                                              {9, 3, false, false, Pattern(3, 9, 0), false, /*columns=*/true}};
+  WriteWithVariants(folder, "dense_columns_mlp.frugal", BuildModel(columns_mlp, 4, "FRGL"));
+  Write(folder / "dense_columns_mlp.version3.frugal", BuildModel(columns_mlp, 3, "FRGL"));
+  Write(folder / "dense_columns_one_row.frugal",
+        BuildModel({{5, 1, false, false, Pattern(1, 5, 2), false, /*columns=*/true}}, 4, "FRGL"));
   Write(folder / "three_layers.frugal",
         BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
                     {4, 2, false, true, Pattern(2, 4, 5)}},
