@@ -44,11 +44,14 @@ Options:
                         removed (a dead unit's constant output is folded into the next
                         layer's bias), which gives the same outputs with fewer rows.
   --encoding MODE       "auto" stores a layer as CSR when that takes fewer bytes than
-                        dense (about density < 50%), or as CSC when
-                        --calibration-images shows that skipping zero inputs leaves
-                        at most half of its nonzeros to multiply. "dense", "csr" and
-                        "csc" force one encoding for every layer. CSC files need
-                        format version 3. Default: auto.
+                        dense (about density < 50%) and its density is at most 0.15,
+                        else dense. With --calibration-images it stores CSC where
+                        skipping zero inputs leaves at most half of the nonzeros to
+                        multiply, and dense columns where their estimated time is at
+                        most 3/4 of that choice's. "dense", "csr", "csc" and
+                        "dense-columns" force one encoding for every layer. CSC files
+                        need format version 3, dense-columns files version 4.
+                        Default: auto.
   --calibration-images FILE
                         IDX images (MNIST format, optionally gzip-compressed) on which
                         "auto" measures each layer's zero inputs; the first 1000 are
