@@ -34,10 +34,9 @@ using CscmvFn = void (*)(std::uint32_t rows, std::uint32_t cols, const std::uint
 
 // Dense-columns y = activation(W x + b) for inputs with zeros. W is column-major: column c,
 // the weights that input c feeds, is w[c * stride, c * stride + rows) with
-// stride = DenseColumnStride(rows), and the padding rows after it hold zeros. Inputs are
-// tested in groups: every variant skips, without reading their columns, the inputs of each
-// group x[8k, 8k + 8) that is all +0.0f; a zero input in a group with non-zeros may cost
-// its multiplies. Reads at most w[0, cols * stride), x[0, cols) and bias[0, rows); writes
+// stride = DenseColumnStride(rows), and the padding rows after it contain zeros. Every
+// variant skips each group x[8k, 8k + 8) that is all +0.0f without reading its columns.
+// A zero input in a group with non-zeros may still cost its multiplies. Reads at most w[0, cols * stride), x[0, cols) and bias[0, rows); writes
 // y[0, rows) and nothing else. y must not alias x.
 using GemvcolFn = void (*)(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                            const float* bias, bool relu, float* y);

@@ -130,8 +130,8 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
 // Whether `layer` runs expanded to dense: CSR, CSC and dense-columns layers always in
 // kDense, never in kAsStored, and CSR layers in kAuto when their density is above the
 // crossover of the CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and
-// get a second form; dense-columns layers in kAuto run as stored, because their kernel
-// never multiplies more than the dense one and skips the columns of zero inputs.
+// get a second form. Dense-columns layers in kAuto run as stored, because their kernel
+// does the dense work (plus up to 7 padding rows) at most and skips zero inputs.
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
   if (mode == ExecutionMode::kDense) return true;

@@ -255,7 +255,7 @@ Status CheckDenseColumns(const Reporter& report, const fb::DenseColumnWeights& w
   }
   if (Status status = CheckFinite(report, "DenseColumnWeights.values", *values); !status.ok()) return status;
   // Kernels multiply the padding rows with full vectors and drop the results, so any
-  // finite value would do; zeros keep the stored form unique and the nonzero count true.
+  // finite value would do. Zeros keep the stored form unique and the nonzero count true.
   for (std::uint32_t c = 0; c < cols; ++c) {
     for (std::uint64_t r = rows; r < stride; ++r) {
       const std::uint64_t k = c * stride + r;

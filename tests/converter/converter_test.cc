@@ -303,7 +303,7 @@ TEST_CASE("dense-columns conversion writes format version 4") {
   const frugal::fb::Model* model = ParseBuffer(bytes);
   CHECK(model->format_version() == 4);
   CHECK(model->input_indices() == nullptr);
-  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]]: column c holds rows 0 and 1, then 6 zeros.
+  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]]: column c contains rows 0 and 1, then 6 zeros.
   const auto* weights = model->layers()->Get(0)->weights_as_DenseColumnWeights();
   REQUIRE(weights != nullptr);
   CHECK(std::vector<float>(weights->values()->begin(), weights->values()->end()) ==

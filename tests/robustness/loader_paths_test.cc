@@ -212,11 +212,11 @@ TEST_CASE("chained sizes and finite values rejected every way") {
     model.layers[0].bias[2] = kInf;
     CheckRejectedEveryWay(model, "layer 0 (fc1): bias[2] = inf is not finite");
   }
-  SUBCASE("format version 4") {
+  SUBCASE("format version 5") {
     TestModel model = SmallModel();
-    model.format_version = 4;
+    model.format_version = 5;
     CheckRejectedEveryWay(testing::Serialize(model), StatusCode::kUnsupported, FRUGAL_UNSUPPORTED,
-                          "format_version = 4 is not supported; this runtime reads versions 1 to 3");
+                          "format_version = 5 is not supported; this runtime reads versions 1 to 4");
   }
   SUBCASE("original input size over the input buffer limit") {
     // Format 2: a dense 2 -> 1 layer that gathers inputs 0 and 5 of 2^30 raw inputs.

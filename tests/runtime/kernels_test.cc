@@ -279,9 +279,9 @@ TEST_CASE("CSC empty columns and zero inputs") {
   CHECK(csc_variants >= 1);
 }
 
-// Inputs whose zeros come in runs, as MNIST pixels and ReLU outputs do, so that the
-// dense-columns kernels see whole groups of zeros (which they skip), groups mixing zeros
-// and non-zeros, and zero runs that cross group boundaries at every offset.
+// Returns inputs whose zeros come in runs, as MNIST pixels and ReLU outputs do. The
+// dense-columns kernels then see whole groups of zeros (which they skip), groups mixing
+// zeros and non-zeros, and zero runs that cross group boundaries at every offset.
 std::vector<float> InputWithZeroRuns(std::mt19937& rng, std::uint32_t cols, std::uint32_t longest_run) {
   std::uniform_int_distribution<std::uint32_t> run(1, longest_run);
   std::vector<float> x = testing::RandomWeights(rng, cols, 0.0);

@@ -472,7 +472,7 @@ TEST_CASE("loader rejects CSC weights") {
 }
 
 // fc2 of BaseModel stored column by column: 2 outputs padded to a row stride of 8, so
-// values holds 3 columns of 8: [1 4 0 0 0 0 0 0], [2 5 0 ...], [3 6 0 ...]. Format 4.
+// values contains 3 columns of 8: [1 4 0 0 0 0 0 0], [2 5 0 ...], [3 6 0 ...]. Format 4.
 TestModel DenseColumnsModel() {
   TestModel model = BaseModel();
   model.format_version = 4;

@@ -131,8 +131,8 @@ enum class ExecutionMode {
   // that are not zero and the weights in their columns. It runs the CSC kernel when the
   // estimated time for those is at most 3/4 of the other form's, from the measured costs
   // per weight and per input in runtime/kernels/kernel_variants.cc.
-  // A dense-columns layer runs as stored: its kernel does the dense work at most, and less
-  // for each zero input.
+  // A dense-columns layer runs as stored: its kernel does the dense work (plus up to 7
+  // padding rows) at most, and less for each zero input.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   kDense,     // every layer is expanded to dense at construction and run with dense kernels

@@ -6,8 +6,8 @@
 // Two steps per chunk of up to 256 inputs. The first lists the non-zero inputs without a
 // branch: 8 inputs per compare, and a table turns the 8-bit mask into their indices. The
 // second adds x[c] times column c for each listed c. A branch per input or per group of
-// inputs mispredicts at every switch between zero and non-zero pixels, which on MNIST
-// cost more than the multiplies of a 24-row layer; here only each loop's exit does.
+// inputs mispredicts at every switch between zero and non-zero pixels. On MNIST that cost
+// more than the multiplies of a 24-row layer, so here only each loop's exit branches.
 // Tile: up to 64 rows (8 ymm accumulators) per pass over the list.
 #include <immintrin.h>
 

@@ -11,8 +11,8 @@ namespace frugal::kernels {
 namespace {
 
 // Inputs are tested 4 at a time. A branch per input mispredicts at every switch between
-// zero and non-zero pixels; one per 4 inputs mispredicts less often, and the zeros inside
-// a non-zero group cost 4 multiplies each, not a branch.
+// zero and non-zero pixels, and one per 4 inputs mispredicts less often. The zeros inside
+// a non-zero group then cost their multiplies, not a branch.
 constexpr std::uint32_t kGroup = 4;
 
 // Whether all of x[0, 4) are +0.0f. -0.0f counts as non-zero, which only costs work.

@@ -84,8 +84,8 @@ struct CscMatrix {
 // contains rows * cols values in row-major order.
 CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
 
-// Column-major values of a row-major matrix, in the .frugal DenseColumnWeights layout:
-// column c at [c * DenseColumnStride(rows), ...), zeros in the padding rows.
+// Packs a row-major matrix column by column, in the .frugal DenseColumnWeights layout.
+// Column c starts at c * DenseColumnStride(rows), and its padding rows are zeros.
 std::vector<float> PackDenseColumns(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
 
 // Bytes of a layer's weight arrays in each encoding, not counting the bias or the
