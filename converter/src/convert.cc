@@ -565,7 +565,7 @@ std::string FormatSummary(const Conversion& conversion) {
 
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %8s %12s %8s\n", width, "layer", "before", "after",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %13s %12s %8s\n", width, "layer", "before", "after",
                 "nonzeros", "density", "encoding", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
@@ -575,7 +575,7 @@ std::string FormatSummary(const Conversion& conversion) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
     const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
     const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
-    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, layer.name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %13s %12llu %8s\n", width, layer.name.c_str(),
                   before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
                   EncodingName(layer.encoding), static_cast<unsigned long long>(layer.bytes),
@@ -585,7 +585,7 @@ std::string FormatSummary(const Conversion& conversion) {
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %8s %12llu %8s\n", width, "total", "", "",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %13s %12llu %8s\n", width, "total", "", "",
                 static_cast<unsigned long long>(nonzeros),
                 Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "",
                 static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
