@@ -137,7 +137,8 @@ TEST_CASE("runtime logits equal trainer logits") {
       // as CSR up to density kCsrMaxDensity, and dense above it, where every runtime
       // would run it dense.
       const converter::LayerSummary& first = conversion.layers[0];
-      const double density = static_cast<double>(first.nonzeros) / (double{first.rows} * first.columns);
+      const double density =
+          static_cast<double>(first.nonzeros) / (static_cast<double>(first.rows) * first.columns);
       CAPTURE(density);
       CHECK(density < 0.5);
       CHECK(first.encoding ==
