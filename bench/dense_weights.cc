@@ -39,7 +39,7 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
       }
     } else if (const fb::DenseColumnWeights* columns = source->weights_as_DenseColumnWeights()) {
       const auto& values = *columns->values();
-      const std::size_t stride = DenseColumnStride(layer.rows);
+      const auto stride = static_cast<std::size_t>(DenseColumnStride(layer.rows));
       for (std::uint32_t c = 0; c < layer.cols; ++c) {
         for (std::uint32_t r = 0; r < layer.rows; ++r) {
           layer.weights[std::size_t{r} * layer.cols + c] = values[static_cast<flatbuffers::uoffset_t>(c * stride + r)];

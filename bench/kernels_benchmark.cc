@@ -123,7 +123,7 @@ void RunCscmv(benchmark::State& state, frugal::kernels::CscmvFn cscmv, Shape sha
 // active_cells is the kernel's multiply work: rows x the non-zero inputs.
 void RunGemvcol(benchmark::State& state, frugal::kernels::GemvcolFn gemvcol, Shape shape, int input_zero_percent) {
   Operands op = MakeOperands(shape, 0);
-  const std::size_t stride = frugal::DenseColumnStride(shape.rows);
+  const auto stride = static_cast<std::size_t>(frugal::DenseColumnStride(shape.rows));
   std::vector<float> columns(stride * shape.cols, 0.0f);
   for (std::uint32_t c = 0; c < shape.cols; ++c) {
     for (std::uint32_t r = 0; r < shape.rows; ++r) columns[c * stride + r] = op.dense[std::size_t{r} * shape.cols + c];

@@ -402,7 +402,7 @@ CscMatrix PackCsc(std::span<const float> weights, std::uint32_t rows, std::uint3
 }
 
 std::vector<float> PackDenseColumns(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
-  const std::size_t stride = DenseColumnStride(rows);
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
   std::vector<float> columns(stride * cols, 0.0f);
   for (std::uint32_t c = 0; c < cols; ++c) {
     for (std::uint32_t r = 0; r < rows; ++r) columns[c * stride + r] = weights[std::size_t{r} * cols + c];

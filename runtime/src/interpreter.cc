@@ -73,7 +73,7 @@ std::vector<float> ExpandToDense(const internal::LayerView& layer) {
   const std::uint32_t cols = layer.info.input_size;
   std::vector<float> dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
   if (layer.info.encoding == WeightEncoding::kDenseColumns) {
-    const std::size_t stride = DenseColumnStride(layer.info.output_size);
+    const auto stride = static_cast<std::size_t>(DenseColumnStride(layer.info.output_size));
     for (std::uint32_t c = 0; c < cols; ++c) {
       for (std::uint32_t r = 0; r < layer.info.output_size; ++r) {
         dense[static_cast<std::size_t>(r) * cols + c] = layer.dense_column_values[c * stride + r];

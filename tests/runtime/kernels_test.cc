@@ -332,7 +332,7 @@ TEST_CASE("dense-columns kernels skip groups of zero inputs") {
   //   y2 = 0 + 1 * 3 + 0 * 5 + 2 * 0.25 = 3.5
   const std::uint32_t rows = 3;
   const std::uint32_t cols = 11;
-  const std::size_t stride = DenseColumnStride(rows);
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
   std::vector<float> w(stride * cols, 0.0f);
   for (std::uint32_t c = 0; c < 8; ++c) {
     for (std::uint32_t r = 0; r < rows; ++r) w[c * stride + r] = kNaN;

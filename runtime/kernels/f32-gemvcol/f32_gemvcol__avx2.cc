@@ -109,7 +109,8 @@ void Tile(std::uint32_t row0, std::uint32_t rows, std::size_t stride, const floa
 
 void f32_gemvcol__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                        const float* bias, bool relu, float* y) {
-  const std::size_t stride = DenseColumnStride(rows);
+  // Fits size_t: the loader checked that input_size x stride values are in the file.
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
   constexpr std::uint32_t kTileRows = kMaxVectors * kLanes;
   std::uint32_t list[kChunk];
   for (std::uint32_t begin = 0;; begin += kChunk) {

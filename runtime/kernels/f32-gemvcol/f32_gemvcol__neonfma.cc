@@ -125,7 +125,7 @@ void Tile(std::uint32_t row0, std::uint32_t count, std::uint32_t cols, std::size
     AddGroup<kVectors>(acc, column + 12 * stride, stride, g3);
   }
   const float* column = tile + static_cast<std::size_t>(xp - x) * stride;
-  for (; x_end - xp >= kLanes; xp += kLanes, column += kLanes * stride) {
+  for (; x_end - xp >= static_cast<std::ptrdiff_t>(kLanes); xp += kLanes, column += kLanes * stride) {
     AddGroup<kVectors>(acc, column, stride, vld1q_f32(xp));
   }
   for (; xp != x_end; ++xp, column += stride) {
@@ -157,7 +157,8 @@ void TileOf(std::uint32_t vectors, std::uint32_t row0, std::uint32_t count, std:
 template <bool kRelu>
 void GemvcolNeonFma(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
                     float* y) {
-  const std::size_t stride = DenseColumnStride(rows);
+  // Fits size_t: the loader checked that input_size x stride values are in the file.
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
   constexpr std::uint32_t kTileRows = kMaxVectors * kLanes;
   for (std::uint32_t row0 = 0; row0 < rows; row0 += kTileRows) {
     const std::uint32_t count = rows - row0 < kTileRows ? rows - row0 : kTileRows;

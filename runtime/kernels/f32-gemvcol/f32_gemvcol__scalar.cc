@@ -27,7 +27,8 @@ inline bool AllZero4(const float* x) {
 template <bool kRelu>
 void GemvcolScalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
                    float* y) {
-  const std::size_t stride = DenseColumnStride(rows);
+  // Fits size_t: the loader checked that input_size x stride values are in the file.
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
   for (std::uint32_t r = 0; r < rows; ++r) y[r] = bias[r];
   std::uint32_t c = 0;
   for (; c + kGroup <= cols; c += kGroup) {
