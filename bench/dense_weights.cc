@@ -2,6 +2,7 @@
 #include "dense_weights.h"
 
 #include "frugal/frugal_model_generated.h"
+#include "frugal/runtime.h"
 
 namespace frugal::bench {
 
@@ -55,6 +56,34 @@ std::vector<DenseLayer> ExtractDenseLayers(const std::uint8_t* data, std::size_t
       for (std::uint32_t r = 0; r < layer.rows; ++r) {
         for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
           layer.weights[std::size_t{r} * layer.cols + col_idx[k]] = scales[r] * static_cast<float>(values[k]);
+        }
+      }
+    } else if (const fb::BlockCsrWeights* blocks = source->weights_as_BlockCsrWeights()) {
+      // Blocks may overlap, with 0 where an earlier block holds the weight, so values add.
+      const std::uint32_t block_rows = blocks->block_rows();
+      const std::uint32_t block_cols = blocks->block_cols();
+      const auto& block_row_ptr = *blocks->block_row_ptr();
+      const auto* col_u16 = blocks->block_col_idx_u16();
+      const auto* col_u32 = blocks->block_col_idx_u32();
+      const auto& values = *blocks->values();
+      for (std::uint32_t b = 0; b + 1 < block_row_ptr.size(); ++b) {
+        for (std::uint32_t k = block_row_ptr[b]; k < block_row_ptr[b + 1]; ++k) {
+          const std::uint32_t col = col_u16 != nullptr ? col_u16->Get(k) : col_u32->Get(k);
+          for (std::uint32_t i = 0; i < block_rows && b * block_rows + i < layer.rows; ++i) {
+            for (std::uint32_t j = 0; j < block_cols; ++j) {
+              const std::size_t index = (std::size_t{k} * block_rows + i) * block_cols + j;
+              layer.weights[std::size_t{b * block_rows + i} * layer.cols + col + j] +=
+                  values[static_cast<flatbuffers::uoffset_t>(index)];
+            }
+          }
+        }
+      }
+    } else if (const fb::DenseColumnWeights* columns = source->weights_as_DenseColumnWeights()) {
+      const auto& values = *columns->values();
+      const auto stride = static_cast<std::size_t>(DenseColumnStride(layer.rows));
+      for (std::uint32_t c = 0; c < layer.cols; ++c) {
+        for (std::uint32_t r = 0; r < layer.rows; ++r) {
+          layer.weights[std::size_t{r} * layer.cols + c] = values[static_cast<flatbuffers::uoffset_t>(c * stride + r)];
         }
       }
     }

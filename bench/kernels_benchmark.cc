@@ -6,6 +6,8 @@
 // the same weights quantized per row, dense once per shape and CSR at every fraction.
 // The block CSR kernels run at every fraction on the same weights packed into blocks of
 // their shape, zeros filling each block, with uint16 column indices.
+// The dense-columns kernels run at several fractions of zero inputs too; their cost does
+// not depend on the zero weights.
 //
 // With --frugal_weights=FILE.frugal the same kernels run instead on the weights of every
 // dense layer of that file (for example a trained checkpoint converted with
@@ -37,8 +39,9 @@ struct Shape {
   std::uint32_t cols;
 };
 
-// Layers of 784-64-64-10, then of 784-300-100-10 (LeNet-300-100).
-constexpr Shape kShapes[] = {{64, 784}, {64, 64}, {10, 64}, {300, 784}, {100, 300}, {10, 100}};
+// Layers of 784-64-64-10, then of 784-300-100-10 (LeNet-300-100), then the first layer of
+// a 784-64-64-10 model whose group lasso left 24 of 64 units.
+constexpr Shape kShapes[] = {{64, 784}, {64, 64}, {10, 64}, {300, 784}, {100, 300}, {10, 100}, {24, 784}};
 constexpr int kZeroPercents[] = {0, 50, 80, 90, 95, 98};
 // Zero inputs for the CSC kernels: none, about half of a ReLU layer's outputs, and about
 // the 81% of MNIST pixels that are 0.
@@ -336,6 +339,30 @@ void RegisterFileLayers(const std::vector<FileLayer>& layers) {
   }
 }
 
+// Dense weights stored column by column, with independent zero inputs. The counter
+// active_cells is the kernel's multiply work: rows x the non-zero inputs.
+void RunGemvcol(benchmark::State& state, frugal::kernels::GemvcolFn gemvcol, Shape shape, int input_zero_percent) {
+  Operands op = MakeOperands(shape, 0);
+  const auto stride = static_cast<std::size_t>(frugal::DenseColumnStride(shape.rows));
+  std::vector<float> columns(stride * shape.cols, 0.0f);
+  for (std::uint32_t c = 0; c < shape.cols; ++c) {
+    for (std::uint32_t r = 0; r < shape.rows; ++r) columns[c * stride + r] = op.dense[std::size_t{r} * shape.cols + c];
+  }
+  std::mt19937 rng(7);
+  std::bernoulli_distribution zero(input_zero_percent / 100.0);
+  std::uint64_t active_cells = 0;
+  for (std::uint32_t c = 0; c < shape.cols; ++c) {
+    if (zero(rng)) op.x[c] = 0.0f;
+    if (op.x[c] != 0.0f) active_cells += shape.rows;
+  }
+  for (auto _ : state) {
+    gemvcol(shape.rows, shape.cols, columns.data(), op.x.data(), op.bias.data(), true, op.y.data());
+    benchmark::DoNotOptimize(op.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["active_cells"] = static_cast<double>(active_cells);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -364,7 +391,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Benchmarks are named <variant>/<rows>x<cols>[/zeros:<percent>%[/input_zeros:<percent>%]],
+  // Benchmarks are named <variant>/<rows>x<cols>[/zeros:<percent>%][/input_zeros:<percent>%],
   // shape by shape, so
   // the variants of one layer are listed next to each other.
   for (Shape shape : kShapes) {
@@ -378,6 +405,13 @@ int main(int argc, char** argv) {
       }
       if (variant.encoding == frugal::WeightEncoding::kDenseInt8) {
         benchmark::RegisterBenchmark((variant.name + dims).c_str(), RunQGemv, variant.qgemv, shape);
+        continue;
+      }
+      if (variant.encoding == frugal::WeightEncoding::kDenseColumns) {
+        for (int input_zero_percent : kInputZeroPercents) {
+          const std::string name = variant.name + dims + "/input_zeros:" + std::to_string(input_zero_percent) + "%";
+          benchmark::RegisterBenchmark(name.c_str(), RunGemvcol, variant.gemvcol, shape, input_zero_percent);
+        }
         continue;
       }
       for (int zero_percent : kZeroPercents) {

@@ -61,6 +61,7 @@ struct SeedLayer {
   std::uint32_t block_cols = 0;
   bool narrow = true;
   bool int8 = false;           // quantized per row to CsrInt8Weights or DenseInt8Weights (version 4)
+  bool columns = false;        // stored as DenseColumnWeights, which needs format version 4
 };
 
 // Symmetric per-row int8: scale = max |w| / 127, values rounded half to even.
@@ -150,6 +151,14 @@ Bytes BuildModel(const std::vector<SeedLayer>& layers, std::uint32_t version, co
     } else if (layer.block_rows != 0) {
       weights = BuildBlockCsr(builder, layer);
       type = frugal::fb::Weights::BlockCsrWeights;
+    } else if (layer.columns) {
+      const std::size_t stride = (std::size_t{layer.outputs} + 7) / 8 * 8;
+      std::vector<float> values(stride * layer.inputs, 0.0f);
+      for (std::uint32_t c = 0; c < layer.inputs; ++c) {
+        for (std::uint32_t r = 0; r < layer.outputs; ++r) values[c * stride + r] = layer.weights[r * layer.inputs + c];
+      }
+      weights = frugal::fb::CreateDenseColumnWeightsDirect(builder, &values).Union();
+      type = frugal::fb::Weights::DenseColumnWeights;
     } else if (layer.csc) {
       std::vector<std::uint32_t> col_ptr{0};
       std::vector<std::uint32_t> row_idx;
@@ -248,6 +257,16 @@ void WriteModelSeeds(const fs::path& folder) {
   Write(folder / "block_mlp.version3.frugal", BuildModel(block_mlp, 3, "FRGL"));
   Write(folder / "block_no_blocks.frugal",
         BuildModel({{5, 2, false, false, std::vector<float>(10, 0.0f), false, 8, 1, true}}, 4, "FRGL"));
+
+  // Dense columns: an MLP with a 9-row dense-columns layer (padded to 16), the same model
+  // in a version 3 file (rejected), and a one-row layer.
+  std::vector<SeedLayer> columns_mlp = {{12, 9, true, false, Pattern(9, 12, 3)}, {9, 3, false, false, Pattern(3, 9, 0)}};
+  for (SeedLayer& layer : columns_mlp) layer.columns = true;
+  WriteWithVariants(folder, "dense_columns_mlp.frugal", BuildModel(columns_mlp, 4, "FRGL"));
+  Write(folder / "dense_columns_mlp.version3.frugal", BuildModel(columns_mlp, 3, "FRGL"));
+  SeedLayer columns_one_row = {5, 1, false, false, Pattern(1, 5, 2)};
+  columns_one_row.columns = true;
+  Write(folder / "dense_columns_one_row.frugal", BuildModel({columns_one_row}, 4, "FRGL"));
   Write(folder / "three_layers.frugal",
         BuildModel({{4, 4, true, false, Pattern(4, 4, 3)}, {4, 4, true, true, Pattern(4, 4, 2)},
                     {4, 2, false, true, Pattern(2, 4, 5)}},

@@ -32,7 +32,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Written only when a layer is stored as CscWeights, with or without input_indices.
 constexpr std::uint32_t kCscFormatVersion = 3;
-// Written only when a layer is stored as BlockCsrWeights, DenseInt8Weights or CsrInt8Weights.
+// Written only when a layer is stored as DenseColumnWeights, BlockCsrWeights,
+// DenseInt8Weights or CsrInt8Weights.
 constexpr std::uint32_t kFormatVersion4 = 4;
 
 // FlatBuffers offsets are signed 32-bit, so a buffer must stay below 2 GiB. Tables,
@@ -119,6 +120,9 @@ void Prune(Checkpoint& model, const ConvertOptions& options) {
 struct LayerCalibration {
   double input_zero_fraction = 0.0;
   double csc_work_fraction = 0.0;
+  // Layer 0 only: the mean fraction of all the model's inputs (input_size, before the
+  // gather of input_indices) that are exactly zero.
+  double raw_input_zero_fraction = 0.0;
 };
 
 // Runs `model` on every calibration input, in double with float outputs as the runtime
@@ -153,6 +157,9 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
                          std::to_string(raw.size()) + " values, expected the model's input_size = " +
                          std::to_string(model.input_size));
     }
+    std::uint64_t raw_zeros = 0;
+    for (float value : raw) raw_zeros += value * model.input_scale == 0.0f;
+    result[0].raw_input_zero_fraction += static_cast<double>(raw_zeros) / static_cast<double>(raw.size());
     std::vector<float> x;
     if (model.input_indices.empty()) {
       for (float value : raw) x.push_back(value * model.input_scale);
@@ -189,6 +196,7 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
     layer.input_zero_fraction /= static_cast<double>(inputs.size());
     layer.csc_work_fraction /= static_cast<double>(inputs.size());
   }
+  result[0].raw_input_zero_fraction /= static_cast<double>(inputs.size());
   return result;
 }
 
@@ -217,7 +225,9 @@ void ChooseBlockCsr(const Layer& layer, const ConvertOptions& options, PreparedL
     prepared->encoding = Encoding::kBlockCsr;
     return;
   }
-  if (options.encoding != EncodingPolicy::kAuto || prepared->encoding == Encoding::kCsc) return;
+  if (options.encoding != EncodingPolicy::kAuto) return;
+  // Calibration chose these because inputs are zero often enough; blocks skip no input.
+  if (prepared->encoding == Encoding::kCsc || prepared->encoding == Encoding::kDenseColumns) return;
   const BlockChoice choice = ChooseBlockShape(layer.weights, layer.output_size, layer.input_size);
   const double best_other = std::min(EstimateDenseNs(layer.output_size, layer.input_size),
                                      EstimateCsrNs(layer.output_size, prepared->nonzeros));
@@ -229,7 +239,13 @@ void ChooseBlockCsr(const Layer& layer, const ConvertOptions& options, PreparedL
 }
 
 PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
-                      std::optional<double> csc_work_fraction = std::nullopt) {
+                      const LayerCalibration* calibration = nullptr) {
+  std::optional<double> csc_work_fraction;
+  std::optional<double> input_zero_fraction;
+  if (calibration != nullptr) {
+    csc_work_fraction = calibration->csc_work_fraction;
+    input_zero_fraction = calibration->input_zero_fraction;
+  }
   PreparedLayer prepared;
   prepared.layer = &layer;
   prepared.nonzeros = static_cast<std::uint64_t>(
@@ -245,7 +261,7 @@ PreparedLayer Prepare(const Layer& layer, const ConvertOptions& options,
     return prepared;
   }
   prepared.encoding = ChooseEncoding(options.encoding, layer.output_size, layer.input_size, prepared.nonzeros,
-                                     csc_work_fraction);
+                                     csc_work_fraction, input_zero_fraction);
   ChooseBlockCsr(layer, options, &prepared);
   return prepared;
 }
@@ -263,6 +279,8 @@ std::uint64_t EncodedBytes(Encoding encoding, WeightType type, std::uint32_t row
     case Encoding::kBlockCsr:
       // Callers pass block layers to WeightBytes, which has their block count.
       break;
+    case Encoding::kDenseColumns:
+      return DenseColumnWeightBytes(rows, cols);
     case Encoding::kDense:
       break;
   }
@@ -291,6 +309,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   bool any_csc = false;
   bool any_int8 = false;
   bool any_block_csr = false;
+  bool any_dense_columns = false;
   for (const PreparedLayer& prepared : layers) {
     const Layer& layer = *prepared.layer;
     const auto name = builder.CreateString(layer.name);
@@ -345,6 +364,12 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
                     .Union();
       weights_type = fb::Weights::BlockCsrWeights;
       any_block_csr = true;
+    } else if (prepared.encoding == Encoding::kDenseColumns && !all_dense) {
+      const std::vector<float> columns = PackDenseColumns(prepared.weights(), layer.output_size, layer.input_size);
+      const auto values = builder.CreateVector(columns);
+      weights = fb::CreateDenseColumnWeights(builder, values).Union();
+      weights_type = fb::Weights::DenseColumnWeights;
+      any_dense_columns = true;
     } else {
       const auto values = builder.CreateVector(prepared.weights());
       weights = fb::CreateDenseWeights(builder, values).Union();
@@ -363,7 +388,7 @@ std::vector<std::uint8_t> BuildBuffer(const Checkpoint& checkpoint, const std::v
   // Each version is written only when the file needs it, so older runtimes read the rest.
   std::uint32_t new_table_version = 0;
   if (any_csc) new_table_version = kCscFormatVersion;
-  if (any_int8 || any_block_csr) new_table_version = kFormatVersion4;
+  if (any_int8 || any_block_csr || any_dense_columns) new_table_version = kFormatVersion4;
   if (checkpoint.input_indices.empty()) {
     const std::uint32_t version = new_table_version != 0 ? new_table_version : kFormatVersion;
     fb::FinishModelBuffer(builder, fb::CreateModel(builder, version, layer_vector, metadata));
@@ -415,13 +440,15 @@ std::string Percent(double fraction) {
 // is CSC, nothing when it is CSR, whose empty columns cost no bytes), and each kept
 // input costs a 4-byte index. Dropped columns hold no weights, so the CSC work fraction
 // is the same either way.
-bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, std::optional<double> csc_work_fraction) {
+bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, const LayerCalibration* calibration) {
   const Layer& first = model.layers.front();
-  const PreparedLayer gathered = Prepare(first, options, csc_work_fraction);
+  const PreparedLayer gathered = Prepare(first, options, calibration);
   // Block CSR, like CSR, stores nothing for an unread input, so the gather only adds its
   // indices.
   if (gathered.encoding == Encoding::kBlockCsr) return false;
   const std::uint64_t gathered_bytes = WeightBytes(gathered) + model.input_indices.size() * sizeof(std::uint32_t);
+  std::optional<double> csc_work_fraction;
+  if (calibration != nullptr) csc_work_fraction = calibration->csc_work_fraction;
   const Encoding full_encoding =
       gathered.weight_type == WeightType::kInt8
           ? ChooseInt8Encoding(options.encoding, first.output_size, model.input_size, gathered.nonzeros)
@@ -430,6 +457,24 @@ bool GatherSavesBytes(const Checkpoint& model, const ConvertOptions& options, st
   const std::uint64_t full_bytes =
       EncodedBytes(full_encoding, gathered.weight_type, first.output_size, model.input_size, gathered.nonzeros);
   return gathered_bytes < full_bytes;
+}
+
+// Whether a dense-columns layer 0 is expected to run faster on the gathered inputs than on
+// all of them. The gather copies every kept input on each call. Without it the kernel
+// lists every input, and multiplies the columns of dropped inputs that are not zero:
+// their weights are zero, so the work is wasted, but on MNIST the dropped border pixels
+// are zero. Without calibration every input counts as non-zero, so the gather wins.
+bool GatherSavesTime(const Checkpoint& model, const LayerCalibration* calibration) {
+  const Layer& first = model.layers.front();
+  double kept_nonzero = 1.0;
+  double all_nonzero = 1.0;
+  if (calibration != nullptr) {
+    kept_nonzero = 1.0 - calibration->input_zero_fraction;
+    all_nonzero = 1.0 - calibration->raw_input_zero_fraction;
+  }
+  const double gathered_ns = first.input_size * kGatherNsPerInput + DenseColumnsNs(first.output_size, first.input_size, kept_nonzero);
+  const double all_ns = DenseColumnsNs(first.output_size, model.input_size, all_nonzero);
+  return gathered_ns < all_ns;
 }
 
 // Puts layer 0's columns back at their original input positions and clears input_indices.
@@ -457,6 +502,8 @@ const char* EncodingName(Encoding encoding) {
       return "csc";
     case Encoding::kBlockCsr:
       return "block-csr";
+    case Encoding::kDenseColumns:
+      return "dense-columns";
     case Encoding::kDense:
       break;
   }
@@ -584,7 +631,9 @@ namespace {
 // The per-row cost is CSR's for every shape: the fit of per-block-row costs was
 // unreliable, because the per-block cost itself falls as blocks get denser.
 constexpr double kDenseNsPerCell = 0.029;
-constexpr double kCsrNsPerValue = 0.25;
+// NOTE: from the block-sparse run; the dense-columns rule in converter.h uses 0.45 ns per
+// CSR value from an earlier run of the same benchmark under a different load.
+constexpr double kBlockRunCsrNsPerValue = 0.25;
 constexpr double kNsPerRow = 0.5;
 struct BlockCost {
   BlockShape shape;
@@ -604,7 +653,7 @@ double EstimateDenseNs(std::uint32_t rows, std::uint32_t cols) {
 }
 
 double EstimateCsrNs(std::uint32_t rows, std::uint64_t nonzeros) {
-  return kCsrNsPerValue * static_cast<double>(nonzeros) + kNsPerRow * rows;
+  return kBlockRunCsrNsPerValue * static_cast<double>(nonzeros) + kNsPerRow * rows;
 }
 
 double EstimateBlockCsrNs(std::uint32_t rows, BlockShape shape, std::uint64_t blocks) {
@@ -626,6 +675,19 @@ BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows,
     if (ns < best.estimated_ns) best = {shape, blocks, ns};
   }
   return best;
+}
+
+std::vector<float> PackDenseColumns(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols) {
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
+  std::vector<float> columns(stride * cols, 0.0f);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) columns[c * stride + r] = weights[std::size_t{r} * cols + c];
+  }
+  return columns;
+}
+
+std::uint64_t DenseColumnWeightBytes(std::uint32_t rows, std::uint32_t cols) {
+  return DenseColumnStride(rows) * cols * sizeof(float);
 }
 
 std::uint64_t DenseWeightBytes(std::uint32_t rows, std::uint32_t cols) {
@@ -660,6 +722,9 @@ Encoding ChooseInt8Encoding(EncodingPolicy policy, std::uint32_t rows, std::uint
     case EncodingPolicy::kBlockCsr:
       throw ConvertError(
           "encoding block-csr cannot store int8 weights, because there is no int8 block-sparse encoding");
+    case EncodingPolicy::kDenseColumns:
+      throw ConvertError(
+          "encoding dense-columns cannot store int8 weights, because there is no int8 dense-columns encoding");
     case EncodingPolicy::kAuto:
       break;
   }
@@ -667,7 +732,7 @@ Encoding ChooseInt8Encoding(EncodingPolicy policy, std::uint32_t rows, std::uint
 }
 
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols, std::uint64_t nonzeros,
-                        std::optional<double> csc_work_fraction) {
+                        std::optional<double> csc_work_fraction, std::optional<double> input_zero_fraction) {
   switch (policy) {
     case EncodingPolicy::kDense:
       return Encoding::kDense;
@@ -677,12 +742,35 @@ Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t
       return Encoding::kCsc;
     case EncodingPolicy::kBlockCsr:
       return Encoding::kBlockCsr;
+    case EncodingPolicy::kDenseColumns:
+      return Encoding::kDenseColumns;
     case EncodingPolicy::kAuto:
       break;
   }
-  if (CsrWeightBytes(rows, nonzeros) >= DenseWeightBytes(rows, cols)) return Encoding::kDense;
-  if (csc_work_fraction.has_value() && *csc_work_fraction <= kCscMaxWorkFraction) return Encoding::kCsc;
-  return Encoding::kCsr;
+  const double cells = static_cast<double>(rows) * cols;
+  const double density = static_cast<double>(nonzeros) / cells;
+  Encoding choice = Encoding::kCsr;
+  double choice_ns = 0.0;
+  if (CsrWeightBytes(rows, nonzeros) >= DenseWeightBytes(rows, cols) || density > kCsrMaxDensity) {
+    choice = Encoding::kDense;
+    choice_ns = cells * kDenseNsPerWeight;
+  } else if (csc_work_fraction.has_value() && *csc_work_fraction <= kCscMaxWorkFraction) {
+    choice = Encoding::kCsc;
+    const double nonzero_inputs = (1.0 - input_zero_fraction.value_or(0.0)) * cols;
+    choice_ns = *csc_work_fraction * static_cast<double>(nonzeros) * kCscNsPerWeight + nonzero_inputs * kCscNsPerInput;
+  } else {
+    choice_ns = density > kSimdCsrMaxDensity ? cells * kDenseNsPerWeight : static_cast<double>(nonzeros) * kCsrNsPerValue;
+  }
+  const double columns_ns = DenseColumnsNs(rows, cols, 1.0 - input_zero_fraction.value_or(0.0));
+  if (columns_ns <= kColumnsMaxShare * choice_ns) return Encoding::kDenseColumns;
+  return choice;
+}
+
+double DenseColumnsNs(std::uint32_t rows, std::uint32_t cols, double input_nonzero_fraction) {
+  const double tiles = (rows + 63) / 64;
+  const double vectors = static_cast<double>(DenseColumnStride(rows)) / 8.0;
+  const double nonzero_inputs = input_nonzero_fraction * cols;
+  return cols * kColumnsNsPerInput + nonzero_inputs * (tiles * kColumnsNsPerColumnTile + vectors * kColumnsNsPerVector);
 }
 
 Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, const std::string& output_name) {
@@ -695,17 +783,27 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
   Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
-  const std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
-  auto work_fraction = [&calibration](std::size_t i) -> std::optional<double> {
-    if (calibration.empty()) return std::nullopt;
-    return calibration[i].csc_work_fraction;
+  std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
+  auto layer_calibration = [&calibration](std::size_t i) -> const LayerCalibration* {
+    return calibration.empty() ? nullptr : &calibration[i];
   };
-  if (!model.input_indices.empty() && !GatherSavesBytes(model, options, work_fraction(0))) RestoreAllInputs(model);
+  if (!model.input_indices.empty()) {
+    // A dense-columns layer 0 keeps the gather when that is faster, any other when it
+    // makes the file smaller.
+    const bool columns = Prepare(model.layers.front(), options, layer_calibration(0)).encoding == Encoding::kDenseColumns;
+    const bool keep = columns ? GatherSavesTime(model, layer_calibration(0))
+                              : GatherSavesBytes(model, options, layer_calibration(0));
+    if (!keep) {
+      RestoreAllInputs(model);
+      // Layer 0's zero fraction and CSC work now cover every input.
+      calibration = Calibrate(model, options.calibration_inputs, output_name);
+    }
+  }
 
   std::vector<PreparedLayer> layers;
   std::uint64_t payload = 0;  // of the larger of the chosen and the all-dense encoding
   for (const Layer& layer : model.layers) {
-    layers.push_back(Prepare(layer, options, work_fraction(layers.size())));
+    layers.push_back(Prepare(layer, options, layer_calibration(layers.size())));
     payload += std::max(WeightBytes(layers.back()), DenseWeightBytes(layer.output_size, layer.input_size)) +
                std::uint64_t{layer.output_size} * sizeof(float);
   }
@@ -792,7 +890,7 @@ std::string FormatSummary(const Conversion& conversion) {
 
   std::string text;
   char line[320];
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %9s %8s %5s %12s %8s\n", width, "layer", "before", "after",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10s %8s %13s %5s %12s %8s\n", width, "layer", "before", "after",
                 "nonzeros", "density", "encoding", "dtype", "bytes", "bytes/nz");
   text += line;
   std::uint64_t weights = 0;
@@ -802,7 +900,7 @@ std::string FormatSummary(const Conversion& conversion) {
     const std::uint64_t count = std::uint64_t{layer.rows} * layer.columns;
     const std::string before = std::to_string(layer.rows_before) + "x" + std::to_string(layer.columns_before);
     const std::string after = std::to_string(layer.rows) + "x" + std::to_string(layer.columns);
-    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %9s %8s %5s %12llu %8s\n", width, layer.name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %13s %5s %12llu %8s\n", width, layer.name.c_str(),
                   before.c_str(), after.c_str(), static_cast<unsigned long long>(layer.nonzeros),
                   Percent(static_cast<double>(layer.nonzeros) / static_cast<double>(count)).c_str(),
                   EncodingName(layer.encoding), WeightTypeName(layer.weight_type),
@@ -813,7 +911,7 @@ std::string FormatSummary(const Conversion& conversion) {
     nonzeros += layer.nonzeros;
     bytes += layer.bytes;
   }
-  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %9s %8s %5s %12llu %8s\n", width, "total", "", "",
+  std::snprintf(line, sizeof line, "%-*s %13s %13s %10llu %8s %13s %5s %12llu %8s\n", width, "total", "", "",
                 static_cast<unsigned long long>(nonzeros),
                 Percent(static_cast<double>(nonzeros) / static_cast<double>(weights)).c_str(), "", "",
                 static_cast<unsigned long long>(bytes), BytesPerNonzero(bytes, nonzeros).c_str());
@@ -834,8 +932,10 @@ std::string FormatSummary(const Conversion& conversion) {
     text += line;
   }
   if (conversion.calibration_count > 0) {
-    std::snprintf(line, sizeof line, "calibration on %zu inputs (csc when CSR would be chosen and work <= %s):\n",
-                  conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str());
+    std::snprintf(line, sizeof line,
+                  "calibration on %zu inputs (csc when CSR would be chosen and work <= %s; dense-columns when "
+                  "its estimate is <= %.0f%% of the other choice's):\n",
+                  conversion.calibration_count, Percent(kCscMaxWorkFraction).c_str(), 100.0 * kColumnsMaxShare);
     text += line;
     for (const LayerSummary& layer : conversion.layers) {
       std::snprintf(line, sizeof line, "  %-*s %8s of inputs zero, csc work %8s of nonzeros\n", width,

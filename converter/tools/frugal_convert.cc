@@ -44,17 +44,19 @@ Options:
                         removed (a dead unit's constant output is folded into the next
                         layer's bias), which gives the same outputs with fewer rows.
   --encoding MODE       "auto" stores a layer as CSR when that takes fewer bytes than
-                        dense (about density < 50%), or as CSC when
-                        --calibration-images shows that skipping zero inputs leaves
-                        at most half of its nonzeros to multiply. "auto" also stores
-                        a layer as block-sparse rows when the estimated kernel time
-                        of its best block shape is below 0.9x that of dense and of
-                        CSR. "dense", "csr", "csc" and "block-csr" force one encoding
-                        for every layer. CSC files need format version 3, and
-                        block-sparse rows version 4. Default: auto. With int8
-                        layers, "auto" picks dense int8 or CSR int8 (CSR below about
-                        20% density), and "csc" and "block-csr" are rejected,
-                        because they have no int8 form.
+                        dense (about density < 50%) and its density is at most 0.15,
+                        else dense. With --calibration-images it stores CSC where
+                        skipping zero inputs leaves at most half of the nonzeros to
+                        multiply, and dense columns where their estimated time is at
+                        most 3/4 of that choice's. Otherwise "auto" stores a layer as
+                        block-sparse rows when the estimated kernel time of its best
+                        block shape is below 0.9x that of dense and of CSR. "dense",
+                        "csr", "csc", "dense-columns" and "block-csr" force one
+                        encoding for every layer. CSC files need format version 3,
+                        dense-columns and block-sparse files version 4. Default:
+                        auto. With int8 layers, "auto" picks dense int8 or CSR int8
+                        (CSR below about 20% density), and "csc", "dense-columns"
+                        and "block-csr" are rejected, because they have no int8 form.
   --quantize TYPE       Stores weight values as TYPE: "int8" (one float scale per
                         row, values in [-127, 127], format version 4) or "float32".
                         Per layer: NAME=TYPE[,NAME=TYPE...]; repeat --quantize to
@@ -273,8 +275,10 @@ bool ApplyValue(std::string_view arg, const std::string& value, Options* options
     options->convert.encoding = EncodingPolicy::kCsc;
   } else if (value == "block-csr") {
     options->convert.encoding = EncodingPolicy::kBlockCsr;
+  } else if (value == "dense-columns") {
+    options->convert.encoding = EncodingPolicy::kDenseColumns;
   } else {
-    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc, block-csr");
+    PrintError("--encoding: \"" + value + "\" is not one of auto, dense, csr, csc, dense-columns, block-csr");
     return false;
   }
   return true;

@@ -65,6 +65,14 @@ using QCsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* row_ptr, cons
 using BsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                          const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                          bool relu, float* y);
+// Dense-columns y = activation(W x + b) for inputs with zeros. W is column-major: column c,
+// the weights that input c feeds, is w[c * stride, c * stride + rows) with
+// stride = DenseColumnStride(rows), and the padding rows after it contain zeros. Every
+// variant skips each group x[8k, 8k + 8) that is all +0.0f without reading its columns.
+// A zero input in a group with non-zeros may still cost its multiplies. Reads at most w[0, cols * stride), x[0, cols) and bias[0, rows); writes
+// y[0, rows) and nothing else. y must not alias x.
+using GemvcolFn = void (*)(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                           const float* bias, bool relu, float* y);
 
 // Instruction set a variant was compiled for.
 enum class Isa {
@@ -73,8 +81,8 @@ enum class Isa {
   kNeonFma,  // ARM NEON with vfmaq_f32 (AArch64, or 32-bit ARM built with -mfpu=neon-vfpv4)
 };
 
-// One compiled kernel. Exactly one of gemv, csrmv, cscmv, qgemv, qcsrmv and bsrmv is set,
-// matching `encoding`.
+// One compiled kernel. Exactly one of gemv, csrmv, cscmv, gemvcol, qgemv, qcsrmv and bsrmv
+// is set, matching `encoding`.
 struct KernelVariant {
   const char* name;  // <dtype>_<op>[_<tile>]__<isa>, the same as the function and file
   Isa isa;
@@ -107,6 +115,7 @@ struct KernelVariant {
   BsrmvFn bsrmv = nullptr;
   std::uint32_t block_rows = 0;
   std::uint32_t block_cols = 0;
+  GemvcolFn gemvcol = nullptr;  // kDenseColumns variants only
 };
 
 // Every variant compiled into this build, best first within each encoding.
@@ -161,6 +170,8 @@ void f32_bsrmv_8x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_pt
 void f32_bsrmv_1x4__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
                            float* y);
+void f32_gemvcol__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                         const float* bias, bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_AVX2 is defined; call only when the CPU has AVX2 and FMA.
 void f32_gemv_4x__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
@@ -185,6 +196,8 @@ void f32_bsrmv_8x1__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr,
 void f32_bsrmv_1x4__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                          const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
                          float* y);
+void f32_gemvcol__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                       const float* bias, bool relu, float* y);
 
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
@@ -213,5 +226,7 @@ void f32_bsrmv_8x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_p
 void f32_bsrmv_1x4__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                             const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
                             float* y);
+void f32_gemvcol__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
+                          const float* bias, bool relu, float* y);
 
 }  // namespace frugal::kernels

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "frugal/runtime.h"
+
 namespace frugal::kernels::reference {
 namespace {
 
@@ -87,6 +89,18 @@ void f32_bsrmv(std::uint32_t rows, std::uint32_t block_rows, std::uint32_t block
       }
       y[r] = Activate(sum, relu);
     }
+  }
+}
+
+void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
+                 bool relu, float* y) {
+  // Every column, zero inputs included, and never the padding rows.
+  // Fits size_t: the loader checked that input_size x stride values are in the file.
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    double sum = bias[r];
+    for (std::uint32_t c = 0; c < cols; ++c) sum += static_cast<double>(w[c * stride + r]) * x[c];
+    y[r] = Activate(sum, relu);
   }
 }
 

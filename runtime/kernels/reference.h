@@ -6,8 +6,8 @@
 
 namespace frugal::kernels::reference {
 
-// Same contracts as GemvFn, CsrmvFn, CscmvFn and BsrmvFn in kernels.h; f32_bsrmv takes
-// the block shape as arguments.
+// Same contracts as GemvFn, CsrmvFn, CscmvFn, GemvcolFn and BsrmvFn in kernels.h;
+// f32_bsrmv takes the block shape as arguments.
 void f32_gemv(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
               const float* bias, bool relu, float* y);
 void f32_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
@@ -23,5 +23,7 @@ void f32_qc8w_csrmv(std::uint32_t rows, const std::uint32_t* row_ptr, const std:
 void f32_bsrmv(std::uint32_t rows, std::uint32_t block_rows, std::uint32_t block_cols,
                const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16, const std::uint32_t* col_u32,
                const float* values, const float* x, const float* bias, bool relu, float* y);
+void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
+                 bool relu, float* y);
 
 }  // namespace frugal::kernels::reference

@@ -38,12 +38,14 @@ struct PlannedLayer {
   const std::uint16_t* block_col_u16 = nullptr;
   const std::uint32_t* block_col_u32 = nullptr;
   const float* block_values = nullptr;
+  const float* dense_column_values = nullptr;
   kernels::GemvFn gemv = nullptr;
   kernels::CsrmvFn csrmv = nullptr;
   kernels::CscmvFn cscmv = nullptr;
   kernels::QGemvFn qgemv = nullptr;
   kernels::QCsrmvFn qcsrmv = nullptr;
   kernels::BsrmvFn bsrmv = nullptr;
+  kernels::GemvcolFn gemvcol = nullptr;
   const char* kernel_name = "";
   // CSC layers in kAuto only. The other form is kDense (dense_values and gemv) or kCsr
   // (the CSR arrays and csrmv). It runs when the CSC kernel's estimated time on the
@@ -96,10 +98,20 @@ struct CacheLineAllocator {
 
 using DenseCopy = std::vector<float, CacheLineAllocator<float>>;
 
-// Writes the CSR rows, CSC columns or blocks of `layer` into a zero-filled row-major matrix.
+// Writes the CSR rows, CSC columns, blocks or dense columns of `layer` into a zero-filled
+// row-major matrix.
 DenseCopy ExpandToDense(const internal::LayerView& layer) {
   const std::uint32_t cols = layer.info.input_size;
   DenseCopy dense(static_cast<std::size_t>(layer.info.output_size) * cols, 0.0f);
+  if (layer.info.encoding == WeightEncoding::kDenseColumns) {
+    const auto stride = static_cast<std::size_t>(DenseColumnStride(layer.info.output_size));
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      for (std::uint32_t r = 0; r < layer.info.output_size; ++r) {
+        dense[static_cast<std::size_t>(r) * cols + c] = layer.dense_column_values[c * stride + r];
+      }
+    }
+    return dense;
+  }
   if (layer.info.encoding == WeightEncoding::kBlockCsr) {
     const std::uint32_t rows = layer.info.output_size;
     const std::uint32_t block_rows = layer.info.block_rows;
@@ -171,6 +183,8 @@ bool DenserThanCrossover(const internal::LayerView& layer, const kernels::Kernel
 // CSR kernel they would otherwise run. CSC layers in kAuto keep CSC and get a second form.
 // Block CSR layers in kAuto compare with the crossover of their own block kernel, whose
 // density counts the stored values, fill-in zeros included.
+// Dense-columns layers in kAuto run as stored, because their kernel does the dense work
+// (plus up to 7 padding rows) at most and skips zero inputs.
 bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const kernels::KernelVariant& csr,
                   const kernels::KernelVariant& dense, const kernels::KernelVariant* block) {
   if (layer.info.encoding == WeightEncoding::kDense) return false;
@@ -181,6 +195,7 @@ bool RunsExpanded(const internal::LayerView& layer, ExecutionMode mode, const ke
   if (mode == ExecutionMode::kDense) return true;
   if (mode == ExecutionMode::kAsStored) return false;
   if (layer.info.encoding == WeightEncoding::kCsc) return false;
+  if (layer.info.encoding == WeightEncoding::kDenseColumns) return false;
   if (layer.info.encoding == WeightEncoding::kBlockCsr) return DenserThanCrossover(layer, *block, dense);
   return DenserThanCrossover(layer, csr, dense);
 }
@@ -337,6 +352,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.col_ptr = view.col_ptr;
     layer.row_idx = view.row_idx;
     layer.csc_values = view.csc_values;
+    layer.dense_column_values = view.dense_column_values;
     layer.int8_values = view.int8_values;
     layer.scales = view.scales;
     layer.block_row_ptr = view.block_row_ptr;
@@ -368,6 +384,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.qgemv = kernel.qgemv;
     layer.qcsrmv = kernel.qcsrmv;
     layer.bsrmv = kernel.bsrmv;
+    layer.gemvcol = kernel.gemvcol;
     layer.kernel_name = kernel.name;
     if (layer.encoding == WeightEncoding::kCsc && options.mode == ExecutionMode::kAuto) {
       impl.PlanOtherForm(view, kernel, csr_kernel, scalar_only, &layer);
@@ -450,6 +467,10 @@ void Interpreter::InvokeLayer(std::size_t i) {
     case WeightEncoding::kBlockCsr:
       layer.bsrmv(layer.output_size, layer.block_row_ptr, layer.block_col_u16, layer.block_col_u32,
                   layer.block_values, layer.x, layer.bias, layer.relu, layer.y);
+      break;
+    case WeightEncoding::kDenseColumns:
+      layer.gemvcol(layer.output_size, layer.input_size, layer.dense_column_values, layer.x, layer.bias, layer.relu,
+                    layer.y);
       break;
   }
 }

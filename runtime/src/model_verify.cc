@@ -25,8 +25,8 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kGatherFormatVersion = 2;
 // Version 3 adds CscWeights and makes input_indices optional.
 constexpr std::uint32_t kCscFormatVersion = 3;
-// Version 4 adds BlockCsrWeights, DenseInt8Weights and CsrInt8Weights. input_indices
-// stays optional.
+// Version 4 adds DenseColumnWeights, BlockCsrWeights, DenseInt8Weights and
+// CsrInt8Weights. input_indices stays optional.
 constexpr std::uint32_t kFormatVersion4 = 4;
 // The newest version this runtime reads.
 constexpr std::uint32_t kLatestFormatVersion = kFormatVersion4;
@@ -518,6 +518,45 @@ Status CheckBlockCsr(const Reporter& report, const fb::BlockCsrWeights& weights,
   return Status::Ok();
 }
 
+Status CheckDenseColumns(const Reporter& report, const fb::DenseColumnWeights& weights, LayerView* layer) {
+  const std::uint32_t rows = layer->info.output_size;
+  const std::uint32_t cols = layer->info.input_size;
+  const std::uint64_t stride = DenseColumnStride(rows);
+  const auto* values = weights.values();
+  const std::uint64_t expected = cols * stride;
+  if (values == nullptr) {
+    return report.Invalid("DenseColumnWeights.values is missing; expected input_size x row_stride = " +
+                          std::to_string(expected) + " values (row_stride = " + std::to_string(stride) +
+                          ", output_size rounded up to a multiple of " + std::to_string(kDenseColumnRowAlign) + ")");
+  }
+  if (values->size() != expected) {
+    return report.Invalid("DenseColumnWeights.values has " + std::to_string(values->size()) +
+                          " values, expected input_size x row_stride = " + std::to_string(expected) +
+                          " (row_stride = " + std::to_string(stride) + ", output_size rounded up to a multiple of " +
+                          std::to_string(kDenseColumnRowAlign) + ")");
+  }
+  if (Status status = CheckFinite(report, "DenseColumnWeights.values", *values); !status.ok()) return status;
+  // Kernels multiply the padding rows with full vectors and drop the results, so any
+  // finite value would do. Zeros keep the stored form unique and the nonzero count true.
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint64_t r = rows; r < stride; ++r) {
+      const std::uint64_t k = c * stride + r;
+      if (values->Get(static_cast<flatbuffers::uoffset_t>(k)) != 0.0f) {
+        return report.Invalid("DenseColumnWeights.values[" + std::to_string(k) + "] = " +
+                              FormatFloat(values->Get(static_cast<flatbuffers::uoffset_t>(k))) + " (column " +
+                              std::to_string(c) + ", padding row " + std::to_string(r) +
+                              ") is not 0; padding rows must hold zeros");
+      }
+    }
+  }
+
+  layer->info.encoding = WeightEncoding::kDenseColumns;
+  layer->info.stored_values = std::uint64_t{rows} * cols;
+  layer->info.nonzeros = CountNonzeros(*values);
+  layer->dense_column_values = values->data();
+  return Status::Ok();
+}
+
 Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uint32_t expected_input,
                   std::size_t index, std::uint32_t format_version, LayerView* layer) {
   LayerInfo& info = layer->info;
@@ -593,14 +632,22 @@ Status CheckLayer(const Reporter& report, const fb::FullyConnected& fc, std::uin
       }
       if (fc.weights() == nullptr) return report.Invalid("weights is missing");
       return CheckBlockCsr(report, *fc.weights_as_BlockCsrWeights(), layer);
+    case fb::Weights::DenseColumnWeights:
+      if (format_version < kFormatVersion4) {
+        return report.Invalid("weights_type = DenseColumnWeights needs format_version = 4, but the file has "
+                              "format_version = " + std::to_string(format_version));
+      }
+      if (fc.weights() == nullptr) return report.Invalid("weights is missing");
+      return CheckDenseColumns(report, *fc.weights_as_DenseColumnWeights(), layer);
     case fb::Weights::NONE:
       return report.Invalid(
-          "weights is missing; expected DenseWeights, CsrWeights, CscWeights, BlockCsrWeights, DenseInt8Weights or "
-          "CsrInt8Weights");
+          "weights is missing; expected DenseWeights, CsrWeights, CscWeights, DenseColumnWeights, BlockCsrWeights, "
+          "DenseInt8Weights or CsrInt8Weights");
     default:
       return report.Invalid("weights_type = " + std::to_string(static_cast<int>(fc.weights_type())) +
                             " is not a known encoding (DenseWeights = 1, CsrWeights = 2, CscWeights = 3, "
-                            "BlockCsrWeights = 5, DenseInt8Weights = 6, CsrInt8Weights = 7)");
+                            "DenseColumnWeights = 4, BlockCsrWeights = 5, DenseInt8Weights = 6, "
+                            "CsrInt8Weights = 7)");
   }
 }
 
@@ -643,7 +690,7 @@ Status CheckInputIndices(const Reporter& report, const fb::Model& model, ModelVi
   if (model.format_version() == kFormatVersion) {
     if (indices != nullptr || original != 0) {
       return report.Invalid("format_version = 1 has input_indices or original_input_size = " +
-                            std::to_string(original) + "; these fields need format_version = 2, 3 or 4");
+                            std::to_string(original) + "; these fields need format_version = 2 or later");
     }
     view->input_size = layer_inputs;
     return Status::Ok();

@@ -14,9 +14,10 @@ namespace frugal::internal {
 
 // One layer. The pointers point into the verified FlatBuffer and are valid as long as its
 // bytes are. For kDense only dense_values is set, for kCsr only the three CSR arrays,
-// for kCsc only the three CSC arrays, for kBlockCsr the block arrays (one of the two
-// column index arrays) and info.block_rows and info.block_cols. kDenseInt8 sets
-// int8_values and scales, and kCsrInt8 sets row_ptr, col_idx, int8_values and scales.
+// for kCsc only the three CSC arrays, for kDenseColumns only dense_column_values, for
+// kBlockCsr the block arrays (one of the two column index arrays) and info.block_rows and
+// info.block_cols. kDenseInt8 sets int8_values and scales, and kCsrInt8 sets row_ptr,
+// col_idx, int8_values and scales.
 struct LayerView {
   LayerInfo info;
   const float* bias = nullptr;            // info.output_size values
@@ -33,6 +34,8 @@ struct LayerView {
   const std::uint16_t* block_col_u16 = nullptr;  // one per block, or null
   const std::uint32_t* block_col_u32 = nullptr;  // one per block, or null
   const float* block_values = nullptr;           // blocks x block_rows x block_cols entries
+  // input_size * DenseColumnStride(output_size) values, column-major, zero padding rows.
+  const float* dense_column_values = nullptr;
 };
 
 struct ModelView {

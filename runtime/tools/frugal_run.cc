@@ -127,6 +127,8 @@ const char* EncodingName(frugal::WeightEncoding encoding) {
       return "csr int8";
     case frugal::WeightEncoding::kBlockCsr:
       return "block-csr";
+    case frugal::WeightEncoding::kDenseColumns:
+      return "dense-columns";
     case frugal::WeightEncoding::kDense:
       break;
   }

@@ -204,31 +204,53 @@ TEST_CASE("PackCsc of an all-zero matrix") {
 TEST_CASE("ChooseEncoding picks CSC from calibration") {
   using frugal::converter::ChooseEncoding;
   using frugal::converter::kCscMaxWorkFraction;
-  // 4 x 6: CSC is 7 * 4 + 8 * nnz bytes.
-  CHECK(frugal::converter::CscWeightBytes(6, 3) == 52);
-  // nnz = 5 is sparse enough for CSR (60 < 96 bytes); calibration then decides.
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5) == Encoding::kCsr);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, kCscMaxWorkFraction) == Encoding::kCsc);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, 0.0) == Encoding::kCsc);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 5, kCscMaxWorkFraction + 0.01) == Encoding::kCsr);
+  // 4096 x 10 with nnz = 40 (density 0.001): CSR is sparse enough; calibration then
+  // decides. The rows are many and the inputs few, so dense columns would cost more.
+  CHECK(frugal::converter::CscWeightBytes(10, 40) == 364);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4096, 10, 40) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4096, 10, 40, kCscMaxWorkFraction) == Encoding::kCsc);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4096, 10, 40, 0.0) == Encoding::kCsc);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4096, 10, 40, kCscMaxWorkFraction + 0.01) == Encoding::kCsr);
   // Too dense for CSR: dense, whatever the inputs.
   CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 6, 20, 0.0) == Encoding::kDense);
   CHECK(ChooseEncoding(EncodingPolicy::kCsc, 4, 6, 24) == Encoding::kCsc);
   CHECK(ChooseEncoding(EncodingPolicy::kCsr, 4, 6, 5, 0.0) == Encoding::kCsr);
 }
 
-TEST_CASE("ChooseEncoding at the break-even density") {
+TEST_CASE("ChooseEncoding stores CSR only up to the highest crossover density") {
   using frugal::converter::ChooseEncoding;
-  // 4 x 4: dense is 64 bytes, CSR is 5 * 4 + 8 * nnz bytes, smaller for nnz <= 5.
-  CHECK(frugal::converter::DenseWeightBytes(4, 4) == 64);
-  CHECK(frugal::converter::CsrWeightBytes(4, 5) == 60);
-  CHECK(frugal::converter::CsrWeightBytes(4, 6) == 68);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 4, 0) == Encoding::kCsr);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 4, 5) == Encoding::kCsr);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 4, 6) == Encoding::kDense);
-  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 4, 4, 16) == Encoding::kDense);
-  CHECK(ChooseEncoding(EncodingPolicy::kDense, 4, 4, 0) == Encoding::kDense);
-  CHECK(ChooseEncoding(EncodingPolicy::kCsr, 4, 4, 16) == Encoding::kCsr);
+  using frugal::converter::kCsrMaxDensity;
+  // 10 x 10: CSR takes fewer bytes than dense up to nnz = 44, but every runtime runs a CSR
+  // layer above density kCsrMaxDensity (0.15) dense, so kAuto stores it dense.
+  CHECK(frugal::converter::CsrWeightBytes(10, 44) < frugal::converter::DenseWeightBytes(10, 10));
+  CHECK(kCsrMaxDensity == 0.15);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 10, 10, 0) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 10, 10, 15) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 10, 10, 16) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 10, 10, 44) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 10, 10, 100) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kDense, 10, 10, 0) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kCsr, 10, 10, 100) == Encoding::kCsr);
+}
+
+TEST_CASE("ChooseEncoding picks dense columns for zero inputs") {
+  using frugal::converter::ChooseEncoding;
+  using frugal::converter::DenseColumnsNs;
+  // A 24 x 784 first layer at 21% density, as a group lasso leaves on MNIST. Without
+  // calibration the inputs count as dense, and dense columns gain nothing: dense.
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 24, 784, 3903) == Encoding::kDense);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 24, 784, 3903, 0.4, 0.0) == Encoding::kDense);
+  // With 80% of the pixels zero, dense columns skip most of the work.
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 24, 784, 3903, 0.4, 0.8) == Encoding::kDenseColumns);
+  // 36 x 784 at 13% density stays CSR until enough inputs are zero.
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 36, 784, 3621) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 36, 784, 3621, 0.9, 0.3) == Encoding::kCsr);
+  CHECK(ChooseEncoding(EncodingPolicy::kAuto, 36, 784, 3621, 0.9, 0.8) == Encoding::kDenseColumns);
+  CHECK(ChooseEncoding(EncodingPolicy::kDenseColumns, 4, 6, 0) == Encoding::kDenseColumns);
+  // The estimate grows with the non-zero inputs and with the 8-row vectors per column.
+  CHECK(DenseColumnsNs(24, 784, 0.2) < DenseColumnsNs(24, 784, 0.5));
+  CHECK(DenseColumnsNs(24, 784, 0.5) < DenseColumnsNs(64, 784, 0.5));
+  CHECK(DenseColumnsNs(24, 784, 0.0) == doctest::Approx(784 * frugal::converter::kColumnsNsPerInput));
 }
 
 TEST_CASE("CSC conversion writes format version 3") {
@@ -407,6 +429,31 @@ TEST_CASE("kAuto keeps small dense layers dense") {
   const auto conversion =
       frugal::converter::ConvertFile(input.string(), (dir / "auto.frugal").string(), ConvertOptions{});
   CHECK(conversion.layers[0].encoding == Encoding::kDense);
+}
+
+TEST_CASE("dense-columns conversion writes format version 4") {
+  const fs::path dir = CaseDir("dense_columns");
+  const fs::path input = WriteCheckpoint(dir, {AsymmetricLayer()});
+  const fs::path output = dir / "columns.frugal";
+  ConvertOptions options;
+  options.encoding = EncodingPolicy::kDenseColumns;
+  const auto conversion = frugal::converter::ConvertFile(input.string(), output.string(), options);
+  CHECK(conversion.layers[0].encoding == Encoding::kDenseColumns);
+  CHECK(std::string(frugal::converter::EncodingName(Encoding::kDenseColumns)) == "dense-columns");
+  CHECK(frugal::converter::FormatSummary(conversion).find(" dense-columns ") != std::string::npos);
+  // 3 columns of 2 rows, padded to 8: 96 bytes of weights plus 8 of bias.
+  CHECK(frugal::converter::DenseColumnWeightBytes(2, 3) == 96);
+  CHECK(conversion.layers[0].bytes == 104);
+
+  const std::string bytes = ReadFile(output);
+  const frugal::fb::Model* model = ParseBuffer(bytes);
+  CHECK(model->format_version() == 4);
+  CHECK(model->input_indices() == nullptr);
+  // The .frugal matrix is [[1, 3, 5], [2, 4, 6]]: column c contains rows 0 and 1, then 6 zeros.
+  const auto* weights = model->layers()->Get(0)->weights_as_DenseColumnWeights();
+  REQUIRE(weights != nullptr);
+  CHECK(std::vector<float>(weights->values()->begin(), weights->values()->end()) ==
+        std::vector<float>{1, 2, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 5, 6, 0, 0, 0, 0, 0, 0});
 }
 
 TEST_CASE("calibration input of the wrong size") {

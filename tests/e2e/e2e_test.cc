@@ -123,8 +123,9 @@ TEST_CASE("runtime logits equal trainer logits") {
 
   // kCsc writes format 3 and runs layers with the CSC kernel on the images whose zero
   // pixels make it pay, and with its other form on the rest.
-  for (const converter::EncodingPolicy policy : {converter::EncodingPolicy::kAuto, converter::EncodingPolicy::kDense,
-                                                 converter::EncodingPolicy::kCsr, converter::EncodingPolicy::kCsc}) {
+  for (const converter::EncodingPolicy policy :
+       {converter::EncodingPolicy::kAuto, converter::EncodingPolicy::kDense, converter::EncodingPolicy::kCsr,
+        converter::EncodingPolicy::kCsc, converter::EncodingPolicy::kDenseColumns}) {
     converter::ConvertOptions options;
     options.encoding = policy;
     const std::string output = (frugal::testing::ScratchDir() / "e2e.frugal").string();
@@ -132,11 +133,24 @@ TEST_CASE("runtime logits equal trainer logits") {
     CAPTURE(static_cast<int>(policy));
     REQUIRE(conversion.layers.size() == 3);
     if (policy == converter::EncodingPolicy::kAuto) {
-      // ProximalAdagrad with this l1 zeroes most first-layer weights, so auto packs it as CSR.
-      CHECK(conversion.layers[0].encoding == converter::Encoding::kCsr);
+      // ProximalAdagrad with this l1 zeroes most first-layer weights. auto packs the layer
+      // as CSR up to density kCsrMaxDensity, and dense above it, where every runtime
+      // would run it dense.
+      const converter::LayerSummary& first = conversion.layers[0];
+      const double density =
+          static_cast<double>(first.nonzeros) / (static_cast<double>(first.rows) * first.columns);
+      CAPTURE(density);
+      CHECK(density < 0.5);
+      CHECK(first.encoding ==
+            (density <= converter::kCsrMaxDensity ? converter::Encoding::kCsr : converter::Encoding::kDense));
     }
     if (policy == converter::EncodingPolicy::kCsc) {
       for (const converter::LayerSummary& layer : conversion.layers) CHECK(layer.encoding == converter::Encoding::kCsc);
+    }
+    if (policy == converter::EncodingPolicy::kDenseColumns) {
+      for (const converter::LayerSummary& layer : conversion.layers) {
+        CHECK(layer.encoding == converter::Encoding::kDenseColumns);
+      }
     }
     const std::size_t correct = CompareLogits(output, model);
     // One epoch on 6,000 images with this strong l1 reaches about 82% (seed 1); a

@@ -50,6 +50,9 @@ std::vector<float> ReferenceForward(const testing::TestModel& model, std::vector
                                     layer.block_col_u16.has_value() ? layer.block_col_u16->data() : nullptr,
                                     layer.block_col_u32.has_value() ? layer.block_col_u32->data() : nullptr,
                                     layer.block_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
+    } else if (layer.dense_columns) {
+      kernels::reference::f32_gemvcol(layer.output_size, layer.input_size, layer.column_values.data(), x.data(),
+                                      layer.bias.data(), layer.relu, y.data());
     } else if (layer.csc) {
       kernels::reference::f32_cscmv(layer.output_size, layer.input_size, layer.col_ptr.data(), layer.row_idx.data(),
                                     layer.csc_values.data(), x.data(), layer.bias.data(), layer.relu, y.data());
@@ -496,6 +499,49 @@ TEST_CASE("overlapping blocks expand to dense") {
     std::span<const float> output;
     REQUIRE(interpreter.Invoke(x, &output).ok());
     CHECK(output[0] == 700.75f);
+  }
+}
+
+TEST_CASE("dense-columns layers run as stored in kAuto and dense in kDense") {
+  // 784 -> 24 -> 61 -> 10 with both hidden layers stored column by column (24 and 61 rows
+  // pad to 24 and 64), in format 4.
+  testing::TestModel spec;
+  spec.format_version = 4;
+  std::mt19937 rng(31);
+  spec.layers.push_back(testing::DenseColumnsLayer("fc1", 784, 24, testing::RandomWeights(rng, 784 * 24, 0.8),
+                                                   testing::RandomWeights(rng, 24, 0.0), /*relu=*/true));
+  spec.layers.push_back(testing::DenseColumnsLayer("fc2", 24, 61, testing::RandomWeights(rng, 24 * 61, 0.5),
+                                                   testing::RandomWeights(rng, 61, 0.0), /*relu=*/true));
+  spec.layers.push_back(testing::DenseLayer("fc3", 61, 10, testing::RandomWeights(rng, 61 * 10, 0.0),
+                                            testing::RandomWeights(rng, 10, 0.0), /*relu=*/false));
+  const auto model = Load(testing::Serialize(spec));
+  CHECK(model->layer(0).encoding == WeightEncoding::kDenseColumns);
+
+  for (const bool scalar_kernels_only : {false, true}) {
+    CAPTURE(scalar_kernels_only);
+    const bool scalar_only = ExpectScalarKernels(scalar_kernels_only);
+    const kernels::KernelVariant& columns = kernels::SelectKernel(WeightEncoding::kDenseColumns, scalar_only);
+    const kernels::KernelVariant& dense = kernels::SelectKernel(WeightEncoding::kDense, scalar_only);
+    Interpreter automatic(*model, {ExecutionMode::kAuto, scalar_kernels_only});
+    Interpreter stored(*model, {ExecutionMode::kAsStored, scalar_kernels_only});
+    Interpreter widened(*model, {ExecutionMode::kDense, scalar_kernels_only});
+    for (std::size_t i = 0; i < 2; ++i) {
+      CHECK(automatic.kernel_name(i) == columns.name);
+      CHECK(stored.kernel_name(i) == columns.name);
+      CHECK(widened.kernel_name(i) == dense.name);
+    }
+    CHECK(automatic.buffer_bytes() == stored.buffer_bytes());
+    // kDense adds row-major copies of fc1 and fc2, without the padding rows.
+    CHECK(widened.buffer_bytes() == stored.buffer_bytes() + (784 * 24 + 24 * 61) * sizeof(float));
+
+    // Dense inputs, pixel-like inputs with zero runs, and all zeros.
+    std::vector<float> pixels = testing::RandomWeights(rng, 784, 0.0);
+    for (std::size_t k = 0; k < pixels.size(); ++k) {
+      if ((k / 28) < 5 || (k / 28) >= 23 || (k % 28) < 6 || (k % 28) >= 22 || k % 3 == 0) pixels[k] = 0.0f;
+    }
+    for (const std::vector<float>& x : {testing::RandomWeights(rng, 784, 0.0), pixels, std::vector<float>(784, 0.0f)}) {
+      for (Interpreter* interpreter : {&automatic, &stored, &widened}) CheckOutputs(*interpreter, spec, x);
+    }
   }
 }
 

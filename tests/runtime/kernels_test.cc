@@ -73,7 +73,8 @@ struct BlockShape {
 };
 constexpr BlockShape kBlockShapes[] = {{1, 1}, {4, 1}, {8, 1}, {1, 4}};
 
-// The same weights as CSR and CSC arrays, quantized per row to int8 (dense and CSR), and
+// The same weights as CSR and CSC arrays, column-major with padded rows, quantized per row
+// to int8 (dense and CSR), and
 // as block CSR arrays of every block shape with uint16 and with uint32 column indices
 // (kBlockShapes order, narrow then wide). Shapes wider than the layer have no form and
 // are skipped.
@@ -82,6 +83,7 @@ struct SparseForms {
   testing::TestLayer csc;
   testing::TestLayer dense_int8;
   testing::TestLayer csr_int8;
+  testing::TestLayer columns;
   std::vector<testing::TestLayer> blocks;
 };
 
@@ -90,6 +92,7 @@ SparseForms MakeSparseForms(const Case& c) {
                     testing::CscLayer("", c.cols, c.rows, c.weights, {}, false),
                     testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/false),
                     testing::Int8Layer("", c.cols, c.rows, c.weights, {}, false, /*csr=*/true),
+                    testing::DenseColumnsLayer("", c.cols, c.rows, c.weights, {}, false),
                     {}};
   for (BlockShape shape : kBlockShapes) {
     for (bool narrow : {true, false}) {
@@ -179,6 +182,10 @@ std::vector<float> RunVariant(const kernels::KernelVariant& variant, const Case&
           RunBlockForm(variant, c, form, relu, y.data());
         }
       }
+      break;
+    case WeightEncoding::kDenseColumns:
+      variant.gemvcol(c.rows, c.cols, sparse.columns.column_values.data(), c.x.data(), c.bias.data(), relu,
+                      y.data());
       break;
   }
   return y;
@@ -271,6 +278,7 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsc));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDenseInt8));
   CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsrInt8));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDenseColumns));
   // Every block shape, not only one: each shape is its own kernel.
   auto tested_block = [&](kernels::Isa isa, BlockShape shape) {
     for (const kernels::KernelVariant* variant : variants) {
@@ -301,6 +309,8 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
                 "NEON was compiled, but no NEON int8 gemv ran");
   CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsrInt8),
                 "NEON was compiled, but no NEON int8 csrmv ran");
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDenseColumns),
+                "NEON was compiled, but no NEON gemvcol ran");
 #endif
 #if defined(FRUGAL_KERNELS_AARCH64_NEONFMA)
   CHECK_MESSAGE(tested_names.find(" f32_gemv_8x__aarch64_neonfma") != std::string::npos,
@@ -314,6 +324,8 @@ TEST_CASE("kernel variants match the reference on edge shapes") {
                   "the CPU has AVX2, but no AVX2 int8 gemv ran");
     CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kCsrInt8),
                   "the CPU has AVX2, but no AVX2 int8 csrmv ran");
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kDenseColumns),
+                  "the CPU has AVX2, but no AVX2 gemvcol ran");
   } else {
     MESSAGE("AVX2 kernels were compiled, but this CPU lacks AVX2 or FMA; they were not run");
   }
@@ -467,6 +479,102 @@ TEST_CASE("CSC empty columns and zero inputs") {
   CHECK(csc_variants >= 1);
 }
 
+// Returns inputs whose zeros come in runs, as MNIST pixels and ReLU outputs do. The
+// dense-columns kernels then see whole groups of zeros (which they skip), groups mixing
+// zeros and non-zeros, and zero runs that cross group boundaries at every offset.
+std::vector<float> InputWithZeroRuns(std::mt19937& rng, std::uint32_t cols, std::uint32_t longest_run) {
+  std::uniform_int_distribution<std::uint32_t> run(1, longest_run);
+  std::vector<float> x = testing::RandomWeights(rng, cols, 0.0);
+  bool zero = rng() % 2 == 0;
+  for (std::uint32_t c = 0; c < cols;) {
+    const std::uint32_t length = run(rng);
+    for (std::uint32_t k = 0; k < length && c < cols; ++k, ++c) {
+      if (zero) x[c] = 0.0f;
+    }
+    zero = !zero;
+  }
+  return x;
+}
+
+TEST_CASE("dense-columns kernels on inputs with zero runs") {
+  std::mt19937 rng(4242);
+  int runs = 0;
+  for (std::uint32_t rows : kRows) {
+    for (std::uint32_t cols : kCols) {
+      for (std::uint32_t longest_run : {3u, 9u, 40u}) {
+        Case c = MakeCase(rng, rows, cols, 0.5);
+        c.x = InputWithZeroRuns(rng, cols, longest_run);
+        const SparseForms forms = MakeSparseForms(c);
+        for (bool relu : {false, true}) {
+          // The float reference on the row-major weights, which the column-major form
+          // must reproduce.
+          const Expected expected = ComputeExpected(c, forms, relu);
+          for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+            if (variant.encoding != WeightEncoding::kDenseColumns || !variant.is_available()) continue;
+            CAPTURE(longest_run);
+            CheckAgainstReference(variant, c, 0.5, relu, expected, RunVariant(variant, c, forms, relu));
+            ++runs;
+          }
+        }
+      }
+    }
+  }
+  CHECK(runs > 0);
+}
+
+TEST_CASE("dense-columns kernels skip groups of zero inputs") {
+  // 3 outputs, 11 inputs. Inputs 0 to 7 are zero, and their columns hold NaN: every
+  // variant tests at most 8 inputs at a time from input 0, so none may read them. Inputs
+  // 8 to 10 are 1, 0 and 2, and their columns (rows 0, 1, 2) are [1, 2, 3], [5, 5, 5]
+  // and [-1, 0.5, 0.25]. With bias [0.5, -10, 0]:
+  //   y0 = 0.5 + 1 * 1 + 0 * 5 + 2 * -1 = -0.5
+  //   y1 = -10 + 1 * 2 + 0 * 5 + 2 * 0.5 = -7
+  //   y2 = 0 + 1 * 3 + 0 * 5 + 2 * 0.25 = 3.5
+  const std::uint32_t rows = 3;
+  const std::uint32_t cols = 11;
+  const auto stride = static_cast<std::size_t>(DenseColumnStride(rows));
+  std::vector<float> w(stride * cols, 0.0f);
+  for (std::uint32_t c = 0; c < 8; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) w[c * stride + r] = kNaN;
+  }
+  const float tail[3][3] = {{1.0f, 2.0f, 3.0f}, {5.0f, 5.0f, 5.0f}, {-1.0f, 0.5f, 0.25f}};
+  for (std::uint32_t c = 8; c < cols; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) w[c * stride + r] = tail[c - 8][r];
+  }
+  std::vector<float> x(cols, 0.0f);
+  x[8] = 1.0f;
+  x[10] = 2.0f;
+  const std::vector<float> bias = {0.5f, -10.0f, 0.0f};
+
+  int variants = 0;
+  for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
+    if (variant.encoding != WeightEncoding::kDenseColumns || !variant.is_available()) continue;
+    ++variants;
+    CAPTURE(variant.name);
+    std::vector<float> y(rows + kGuard, kNaN);
+    variant.gemvcol(rows, cols, w.data(), x.data(), bias.data(), false, y.data());
+    CHECK(y[0] == -0.5f);
+    CHECK(y[1] == -7.0f);
+    CHECK(y[2] == 3.5f);
+    CHECK(std::isnan(y[3]));
+
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.gemvcol(rows, cols, w.data(), x.data(), bias.data(), true, y.data());
+    CHECK(y[0] == 0.0f);
+    CHECK(y[1] == 0.0f);
+    CHECK(y[2] == 3.5f);
+
+    // Every input zero: each output is activation(bias).
+    const std::vector<float> zeros(cols, 0.0f);
+    std::fill(y.begin(), y.end(), kNaN);
+    variant.gemvcol(rows, cols, w.data(), zeros.data(), bias.data(), false, y.data());
+    CHECK(y[0] == 0.5f);
+    CHECK(y[1] == -10.0f);
+    CHECK(y[2] == 0.0f);
+  }
+  CHECK(variants >= 1);
+}
+
 TEST_CASE("CSR empty rows output the activated bias") {
   // 4 x 3 weights with rows 0 and 2 empty:
   //   row 0: []            -> activation(bias[0])
@@ -567,6 +675,7 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
   bool dense = false;
   bool csr = false;
   bool csc = false;
+  bool columns = false;
   for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
     const std::string name = variant.name;
     CHECK((variant.gemv != nullptr) == (variant.encoding == WeightEncoding::kDense));
@@ -576,14 +685,19 @@ TEST_CASE("kernel list has one scalar variant per encoding") {
     CHECK((variant.qcsrmv != nullptr) == (variant.encoding == WeightEncoding::kCsrInt8));
     CHECK((variant.bsrmv != nullptr) == (variant.encoding == WeightEncoding::kBlockCsr));
     CHECK(((variant.block_rows * variant.block_cols) != 0) == (variant.encoding == WeightEncoding::kBlockCsr));
+    CHECK((variant.gemvcol != nullptr) == (variant.encoding == WeightEncoding::kDenseColumns));
     CHECK_MESSAGE(variant.ns_per_weight > 0.0f, variant.name);
     dense = dense || name == "f32_gemv__scalar";
     csr = csr || name == "f32_csrmv__scalar";
     csc = csc || name == "f32_cscmv__scalar";
+    columns = columns || name == "f32_gemvcol__scalar";
   }
   CHECK(dense);
   CHECK(csr);
   CHECK(csc);
+  CHECK(columns);
+  CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDenseColumns, /*scalar_only=*/true).name) ==
+        "f32_gemvcol__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsc).name) == "f32_cscmv__scalar");
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kDense).name).rfind("f32_gemv", 0) == 0);
   CHECK(std::string(kernels::SelectKernel(WeightEncoding::kCsr).name).rfind("f32_csrmv", 0) == 0);
@@ -662,7 +776,8 @@ TEST_CASE("kAuto cost model crosses once per shape") {
 
 TEST_CASE("dispatch picks the first available variant") {
   for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr, WeightEncoding::kCsc,
-                                  WeightEncoding::kDenseInt8, WeightEncoding::kCsrInt8}) {
+                                  WeightEncoding::kDenseInt8, WeightEncoding::kCsrInt8,
+                                  WeightEncoding::kDenseColumns}) {
     const kernels::KernelVariant* first = nullptr;
     for (const kernels::KernelVariant& variant : kernels::KernelVariants()) {
       if (variant.encoding == encoding && variant.is_available()) {

@@ -473,6 +473,76 @@ TEST_CASE("loader rejects CSC weights") {
   }
 }
 
+// fc2 of BaseModel stored column by column: 2 outputs padded to a row stride of 8, so
+// values contains 3 columns of 8: [1 4 0 0 0 0 0 0], [2 5 0 ...], [3 6 0 ...]. Format 4.
+TestModel DenseColumnsModel() {
+  TestModel model = BaseModel();
+  model.format_version = 4;
+  model.layers[1] = testing::DenseColumnsLayer("fc2", 3, 2, {1, 2, 3, 4, 5, 6}, {0.0f, 1.0f}, /*relu=*/false);
+  return model;
+}
+
+TEST_CASE("loader accepts a dense-columns layer in format 4") {
+  const TestModel source = DenseColumnsModel();
+  REQUIRE(source.layers[1].column_values.size() == 24);
+  REQUIRE(source.layers[1].column_values[8] == 2.0f);
+  REQUIRE(source.layers[1].column_values[17] == 6.0f);
+  const std::vector<std::uint8_t> bytes = testing::Serialize(source);
+  std::unique_ptr<Model> model;
+  const Status status = Model::FromBuffer(bytes.data(), bytes.size(), &model, {}, "columns.frugal");
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  const LayerInfo& fc2 = model->layer(1);
+  CHECK(fc2.encoding == WeightEncoding::kDenseColumns);
+  CHECK(fc2.stored_values == 6);
+  CHECK(fc2.nonzeros == 6);
+}
+
+TEST_CASE("loader rejects dense-columns weights") {
+  SUBCASE("dense columns in format 3") {
+    TestModel model = DenseColumnsModel();
+    model.format_version = 3;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): weights_type = DenseColumnWeights needs format_version = 4, but the file has "
+                  "format_version = 3");
+  }
+  SUBCASE("values without padding rows") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values = {1, 4, 2, 5, 3, 6};
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseColumnWeights.values has 6 values, expected input_size x row_stride = 24 "
+                  "(row_stride = 8, output_size rounded up to a multiple of 8)");
+  }
+  SUBCASE("one column too many") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values.resize(32, 0.0f);
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseColumnWeights.values has 32 values, expected input_size x row_stride = 24");
+  }
+  SUBCASE("missing values") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values.clear();
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseColumnWeights.values is missing; expected input_size x row_stride = 24 values");
+  }
+  SUBCASE("non-zero padding row") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values[8 + 5] = 0.5f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseColumnWeights.values[13] = 0.5 (column 1, padding row 5) is not 0; padding "
+                  "rows must hold zeros");
+  }
+  SUBCASE("NaN value") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values[17] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): DenseColumnWeights.values[17] = nan is not finite");
+  }
+  SUBCASE("NaN in a padding row") {
+    TestModel model = DenseColumnsModel();
+    model.layers[1].column_values[23] = kNaN;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc2): DenseColumnWeights.values[23] = nan is not finite");
+  }
+}
+
 TEST_CASE("loader rejects CSR weights") {
   SUBCASE("column index equal to input size") {
     TestModel model = BaseModel();

@@ -144,6 +144,25 @@ TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_
   return layer;
 }
 
+TestLayer DenseColumnsLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                            const std::vector<float>& weights, std::vector<float> bias, bool relu) {
+  TestLayer layer;
+  layer.name = std::move(name);
+  layer.input_size = input_size;
+  layer.output_size = output_size;
+  layer.relu = relu;
+  layer.dense_columns = true;
+  layer.bias = std::move(bias);
+  const std::size_t stride = (std::size_t{output_size} + 7) / 8 * 8;
+  layer.column_values.assign(stride * input_size, 0.0f);
+  for (std::uint32_t c = 0; c < input_size; ++c) {
+    for (std::uint32_t r = 0; r < output_size; ++r) {
+      layer.column_values[c * stride + r] = weights[static_cast<std::size_t>(r) * input_size + c];
+    }
+  }
+  return layer;
+}
+
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::bernoulli_distribution zero(zero_fraction);
@@ -199,6 +218,11 @@ std::vector<std::uint8_t> Serialize(const TestModel& model) {
                                             values)
                       .Union();
         type = fb::Weights::BlockCsrWeights;
+      } else if (layer.dense_columns) {
+        // An empty column_values writes no values vector, for the loader's rejection tests.
+        const std::vector<float>* values = layer.column_values.empty() ? nullptr : &layer.column_values;
+        weights = fb::CreateDenseColumnWeightsDirect(builder, values).Union();
+        type = fb::Weights::DenseColumnWeights;
       } else if (layer.csc) {
         weights = fb::CreateCscWeightsDirect(builder, &layer.col_ptr, &layer.row_idx, &layer.csc_values).Union();
         type = fb::Weights::CscWeights;

@@ -20,7 +20,9 @@ struct TestLayer {
   bool csr = false;
   bool csc = false;
   bool block_csr = false;
-  std::vector<float> dense_values;  // row-major output_size x input_size, when no sparse encoding is set
+  bool dense_columns = false;
+  std::vector<float> dense_values;  // row-major output_size x input_size, when no other encoding is set
+  std::vector<float> column_values;  // when dense_columns: column-major, rows padded to a multiple of 8
   std::vector<std::uint32_t> row_ptr;  // when csr
   std::vector<std::uint32_t> col_idx;
   std::vector<float> csr_values;
@@ -85,6 +87,11 @@ TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t ou
 TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                         const std::vector<float>& weights, std::vector<float> bias, bool relu,
                         std::uint32_t block_rows, std::uint32_t block_cols, bool narrow = true);
+
+// A dense-columns layer: row-major `weights` stored column by column, each column padded
+// with zeros to DenseColumnStride(output_size) rows.
+TestLayer DenseColumnsLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                            const std::vector<float>& weights, std::vector<float> bias, bool relu);
 
 // Row-major weights with values in [-1, 1), each exactly 0 with probability `zero_fraction`.
 std::vector<float> RandomWeights(std::mt19937& rng, std::size_t count, double zero_fraction);

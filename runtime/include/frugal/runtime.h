@@ -47,7 +47,20 @@ class Status {
 
 enum class Activation { kNone, kRelu };
 // kDenseInt8 and kCsrInt8 store int8 values with one float scale per row.
-enum class WeightEncoding { kDense, kCsr, kCsc, kDenseInt8, kCsrInt8, kBlockCsr };
+// kDenseColumns: dense and column-major, with output_size padded to a multiple of 8 (see
+// DenseColumnStride); its kernel skips every input that is exactly zero.
+enum class WeightEncoding { kDense, kCsr, kCsc, kDenseInt8, kCsrInt8, kBlockCsr, kDenseColumns };
+
+// Rows of a kDenseColumns layer are padded to a multiple of this, so that each column
+// fills whole SIMD vectors (8 floats for AVX2, two for NEON).
+inline constexpr std::uint32_t kDenseColumnRowAlign = 8;
+
+// The distance in floats between two columns of a kDenseColumns layer with `rows` outputs,
+// in 64 bits so that no row count overflows. The loader only accepts layers where
+// input_size times this fits a FlatBuffers vector, so kernels may use it as a uint32.
+constexpr std::uint64_t DenseColumnStride(std::uint32_t rows) {
+  return (std::uint64_t{rows} + kDenseColumnRowAlign - 1) / kDenseColumnRowAlign * kDenseColumnRowAlign;
+}
 
 // Read-only description of one layer, for reports and profiles.
 struct LayerInfo {
@@ -56,8 +69,9 @@ struct LayerInfo {
   Activation activation = Activation::kNone;
   std::uint32_t input_size = 0;
   std::uint32_t output_size = 0;
-  // Values held in the file: nnz for CSR, CSC and CSR int8, blocks x block_rows x
-  // block_cols for block CSR (the zeros that fill its blocks included).
+  // Values held in the file: nnz for CSR, CSC and CSR int8, rows x cols for dense and
+  // dense-columns (padding not counted), blocks x block_rows x block_cols for block CSR
+  // (the zeros that fill its blocks included).
   std::uint64_t stored_values = 0;
   std::uint64_t nonzeros = 0;  // stored values that are not exactly 0 (0.0f, or int8 0)
   // Block CSR only: the block shape, rows x columns. Both are 0 for other encodings.
@@ -127,6 +141,8 @@ enum class ExecutionMode {
   // below that kernel's crossover density, and is expanded to dense int8 above it.
   // A block CSR layer runs with its block kernel when its stored values, fill-in zeros
   // included, divided by rows x cols are at most that kernel's crossover, and dense above.
+  // A dense-columns layer runs as stored: its kernel does the dense work (plus up to 7
+  // padding rows) at most, and less for each zero input.
   kAuto,
   kAsStored,  // each layer runs with the kernel of its stored encoding
   // Every layer is expanded to dense at construction and run with dense kernels. Int8

@@ -28,8 +28,9 @@ enum class Activation { kNone, kRelu };
 // The type of a layer's stored weight values: float32, or int8 with one float scale per
 // row (DenseInt8Weights or CsrInt8Weights, format version 4).
 enum class WeightType { kFloat32, kInt8 };
-enum class Encoding { kDense, kCsr, kCsc, kBlockCsr };
-enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc, kBlockCsr };
+// kDenseColumns: dense, column-major, rows padded to a multiple of 8 (format version 4).
+enum class Encoding { kDense, kCsr, kCsc, kBlockCsr, kDenseColumns };
+enum class EncodingPolicy { kAuto, kDense, kCsr, kCsc, kBlockCsr, kDenseColumns };
 
 // The shape of the blocks of a block CSR layer: rows x columns of weights.
 struct BlockShape {
@@ -139,6 +140,10 @@ BlockCsrMatrix PackBlockCsr(std::span<const float> weights, std::uint32_t rows, 
 // converter then writes.
 bool BlockIndicesFitUint16(std::uint32_t cols, BlockShape shape);
 
+// Packs a row-major matrix column by column, in the .frugal DenseColumnWeights layout.
+// Column c starts at c * DenseColumnStride(rows), and its padding rows are zeros.
+std::vector<float> PackDenseColumns(std::span<const float> weights, std::uint32_t rows, std::uint32_t cols);
+
 // Bytes of a layer's weight arrays in each encoding, not counting the bias or the
 // FlatBuffer's own few bytes of vector lengths and tables: dense stores rows * cols
 // floats, CSR stores rows + 1 row pointers plus one column index and one float per nonzero.
@@ -178,6 +183,9 @@ BlockChoice ChooseBlockShape(std::span<const float> weights, std::uint32_t rows,
 // 0.49x to 0.72x.
 inline constexpr double kBlockCsrMaxShareOfBest = 0.9;
 
+// Dense columns store cols columns of `rows` floats, padded to a multiple of 8.
+std::uint64_t DenseColumnWeightBytes(std::uint32_t rows, std::uint32_t cols);
+
 // The largest CSC work fraction (see ChooseEncoding) at which kAuto stores CSC in place
 // of CSR. The CSC kernel costs about 0.9 ns per weight it multiplies, against 0.45 ns
 // per stored value for the AVX2 CSR kernel and 0.58 ns for the scalar one, as measured
@@ -187,15 +195,51 @@ inline constexpr double kBlockCsrMaxShareOfBest = 0.9;
 // counts, so on layers with few rows the runtime may then mostly run the other form.
 inline constexpr double kCscMaxWorkFraction = 0.5;
 
-// kAuto picks CSR exactly when CsrWeightBytes < DenseWeightBytes, that is for a density
-// below about one half. The CSC work fraction is the mean, over calibration inputs, of
-// the stored values in the non-zero inputs' columns divided by all stored values. When
-// calibration gave it, kAuto stores such a layer as CSC instead when it is at most
-// kCscMaxWorkFraction. Without calibration kAuto never picks CSC.
-// NOTE: this counts bytes, not time. A measured cost model may prefer dense kernels at
-// densities where CSR is smaller.
+// The highest density at which any runtime kernel set runs a CSR layer as CSR in kAuto
+// (kScalarCsrMaxDensity in runtime/kernels/kernel_variants.cc; AVX2 and NEON use 0.10).
+// Above it every build expands the layer to dense, so kAuto does not store it as CSR.
+inline constexpr double kCsrMaxDensity = 0.15;
+// The same for the AVX2 and NEON kernels, which run denser CSR layers dense.
+inline constexpr double kSimdCsrMaxDensity = 0.10;
+
+// Estimated AVX2 costs in nanoseconds, fitted to CPU times of
+//   frugal_kernels_benchmark --benchmark_min_time=0.2
+// (docs/benchmarks.md, "Zero inputs: dense columns"). kAuto compares them to choose dense
+// columns. Only the ratios matter.
+// NOTE: kAuto applies these x86 figures to files for every target; no NEON board has
+// timed the kernels, so on ARM the choice may differ from the fastest one.
+inline constexpr double kDenseNsPerWeight = 0.030;   // f32_gemv_4x__avx2, 0.021 to 0.037
+inline constexpr double kCsrNsPerValue = 0.45;       // f32_csrmv__avx2
+inline constexpr double kCscNsPerWeight = 0.9;       // f32_cscmv__scalar, per multiplied weight
+inline constexpr double kCscNsPerInput = 8.0;        // and per non-zero input
+// f32_gemvcol__avx2: listing the non-zero inputs costs per input; each non-zero input then
+// costs per 64-row tile and per 8 rows (one ymm vector).
+inline constexpr double kColumnsNsPerInput = 0.06;
+inline constexpr double kColumnsNsPerColumnTile = 0.65;
+inline constexpr double kColumnsNsPerVector = 0.106;
+// The interpreter's copy of layer 0's gathered inputs (Model.input_indices), per input.
+inline constexpr double kGatherNsPerInput = 0.25;
+// kAuto stores dense columns only when their estimate is at most this share of the other
+// choice's, because the estimates are rough on small layers.
+inline constexpr double kColumnsMaxShare = 0.75;
+
+// Estimated time of a dense-columns layer when a fraction `input_nonzero_fraction` of
+// its inputs is not zero, from the constants above.
+double DenseColumnsNs(std::uint32_t rows, std::uint32_t cols, double input_nonzero_fraction);
+
+// kAuto first picks by bytes: CSR when CsrWeightBytes < DenseWeightBytes, that is for a
+// density below about one half, else dense. The CSC work fraction is the mean, over
+// calibration inputs, of the stored values in the non-zero inputs' columns divided by all
+// stored values. When calibration gave it, kAuto stores a CSR choice as CSC instead when
+// it is at most kCscMaxWorkFraction. A CSR choice denser than kCsrMaxDensity becomes
+// dense, because every runtime would run it dense anyway.
+// Then kAuto stores dense columns when DenseColumnsNs is at most kColumnsMaxShare of the
+// estimate for that choice. It uses input_zero_fraction, the mean fraction of the layer's
+// inputs that are exactly zero on the calibration inputs, or 0 without calibration:
+// with dense inputs dense columns never pay, and kAuto does not pick them.
 Encoding ChooseEncoding(EncodingPolicy policy, std::uint32_t rows, std::uint32_t cols,
-                        std::uint64_t nonzeros, std::optional<double> csc_work_fraction = std::nullopt);
+                        std::uint64_t nonzeros, std::optional<double> csc_work_fraction = std::nullopt,
+                        std::optional<double> input_zero_fraction = std::nullopt);
 
 // The encoding of an int8 layer: kAuto picks CSR exactly when CsrInt8WeightBytes <
 // DenseInt8WeightBytes, that is for a density below about one fifth, and never CSC.
