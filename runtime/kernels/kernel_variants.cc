@@ -82,6 +82,34 @@ constexpr KernelVariant kVariants[] = {
      0.0f, kScalarCscmvNs, kScalarCscmvColumnNs},
 };
 
+// Crossover densities of the batch kernels for kAuto at InvokeBatch: a sparse layer runs
+// with the spmm variant when its density is at most spmm_max_density, else with gemm.
+// Both vectorize over the batch, so spmm pays an index load and a broadcast per weight
+// rather than a gather, and stays ahead of gemm up to far higher densities than csrmv.
+constexpr float kAvx2SpmmMaxDensity = 0.40f;
+constexpr float kScalarSpmmMaxDensity = 0.40f;
+// NOTE: an estimate, not measured: qemu cannot time NEON. It takes the AVX2 figure.
+constexpr float kNeonFmaSpmmMaxDensity = kAvx2SpmmMaxDensity;
+
+// Best first within each encoding: SelectBatchKernel takes the first available entry.
+constexpr BatchKernelVariant kBatchVariants[] = {
+#if defined(FRUGAL_KERNELS_AVX2)
+    {"f32_gemm_4x16__avx2", Isa::kAvx2, WeightEncoding::kDense, &f32_gemm_4x16__avx2, nullptr, &HasAvx2Fma, 0.0f},
+    {"f32_spmm_1x32__avx2", Isa::kAvx2, WeightEncoding::kCsr, nullptr, &f32_spmm_1x32__avx2, &HasAvx2Fma,
+     kAvx2SpmmMaxDensity},
+#endif
+#if defined(FRUGAL_KERNELS_NEONFMA)
+    {"f32_gemm_4x8__neonfma", Isa::kNeonFma, WeightEncoding::kDense, &f32_gemm_4x8__neonfma, nullptr,
+     &AlwaysAvailable, 0.0f},
+    {"f32_spmm_1x16__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_spmm_1x16__neonfma,
+     &AlwaysAvailable, kNeonFmaSpmmMaxDensity},
+#endif
+    {"f32_gemm_4x16__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemm_4x16__scalar, nullptr, &AlwaysAvailable,
+     0.0f},
+    {"f32_spmm_1x16__scalar", Isa::kScalar, WeightEncoding::kCsr, nullptr, &f32_spmm_1x16__scalar, &AlwaysAvailable,
+     kScalarSpmmMaxDensity},
+};
+
 }  // namespace
 
 std::span<const KernelVariant> KernelVariants() { return kVariants; }
@@ -96,6 +124,17 @@ const KernelVariant& SelectKernel(WeightEncoding encoding, bool scalar_only) {
   }
   // Unreachable: every encoding has a scalar entry above that is always available.
   return *scalar;
+}
+
+std::span<const BatchKernelVariant> BatchKernelVariants() { return kBatchVariants; }
+
+const BatchKernelVariant* SelectBatchKernel(WeightEncoding encoding, bool scalar_only) {
+  for (const BatchKernelVariant& variant : kBatchVariants) {
+    if (variant.encoding != encoding) continue;
+    if (scalar_only && variant.isa != Isa::kScalar) continue;
+    if (variant.is_available()) return &variant;
+  }
+  return nullptr;
 }
 
 }  // namespace frugal::kernels
