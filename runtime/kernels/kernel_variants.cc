@@ -86,8 +86,17 @@ constexpr KernelVariant kVariants[] = {
 // with the spmm variant when its density is at most spmm_max_density, else with gemm.
 // Both vectorize over the batch, so spmm pays an index load and a broadcast per weight
 // rather than a gather, and stays ahead of gemm up to far higher densities than csrmv.
-constexpr float kAvx2SpmmMaxDensity = 0.40f;
-constexpr float kScalarSpmmMaxDensity = 0.40f;
+// Measured at batch 32 with
+//   frugal_kernels_benchmark --benchmark_filter='batch:32' --benchmark_min_time=0.1
+// on the AMD EPYC above (2 vCPUs shared with other jobs, load average about 9, so CPU
+// times are noisy), one run:
+//   AVX2:   gemm 33.0 us on 64x784, spmm 27.8 us at 50% zeros and 34.1 us at 40%: 0.58.
+//           300x784: 0.50; 100x300: 0.72; 64x64: 0.75.
+//   scalar: gemm 242 us on 64x784, spmm 196 us at 40% zeros and 312 us at 0%: 0.77.
+//           300x784: 0.75; 100x300: 0.80; 64x64: 0.78.
+// Each constant is below the smallest crossover of its ISA, so kAuto errs toward gemm.
+constexpr float kAvx2SpmmMaxDensity = 0.45f;
+constexpr float kScalarSpmmMaxDensity = 0.70f;
 // NOTE: an estimate, not measured: qemu cannot time NEON. It takes the AVX2 figure.
 constexpr float kNeonFmaSpmmMaxDensity = kAvx2SpmmMaxDensity;
 
@@ -104,7 +113,7 @@ constexpr BatchKernelVariant kBatchVariants[] = {
     {"f32_spmm_1x16__neonfma", Isa::kNeonFma, WeightEncoding::kCsr, nullptr, &f32_spmm_1x16__neonfma,
      &AlwaysAvailable, kNeonFmaSpmmMaxDensity},
 #endif
-    {"f32_gemm_4x16__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemm_4x16__scalar, nullptr, &AlwaysAvailable,
+    {"f32_gemm_4x8__scalar", Isa::kScalar, WeightEncoding::kDense, &f32_gemm_4x8__scalar, nullptr, &AlwaysAvailable,
      0.0f},
     {"f32_spmm_1x16__scalar", Isa::kScalar, WeightEncoding::kCsr, nullptr, &f32_spmm_1x16__scalar, &AlwaysAvailable,
      kScalarSpmmMaxDensity},

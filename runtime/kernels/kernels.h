@@ -92,8 +92,8 @@ struct BatchKernelVariant {
   GemmFn gemm;
   SpmmFn spmm;
   bool (*is_available)();
-  // spmm variants only: the density at or below which this kernel is faster than the gemm
-  // variant of the same ISA at batch 32. 0 on gemm variants.
+  // spmm variants only: the density (stored values / (rows x cols)) at or below which this
+  // kernel is faster than the gemm variant of the same ISA at batch 32. 0 on gemm variants.
   float spmm_max_density;
 };
 
@@ -122,7 +122,7 @@ void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
 void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr,
                        const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
-void f32_gemm_4x16__scalar(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
+void f32_gemm_4x8__scalar(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
                            const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
                            std::size_t y_stride);
 void f32_spmm_1x16__scalar(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr,

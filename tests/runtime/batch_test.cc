@@ -217,7 +217,7 @@ TEST_CASE("InvokeBatch names its kernels") {
 
   std::unique_ptr<Interpreter> stored = MakeInterpreter(model, ExecutionMode::kAsStored, true, 8, 1);
   CHECK(stored->max_batch() == 8);
-  CHECK(stored->batch_kernel_name(0) == "f32_gemm_4x16__scalar");
+  CHECK(stored->batch_kernel_name(0) == "f32_gemm_4x8__scalar");
   CHECK(stored->batch_kernel_name(1) == "f32_spmm_1x16__scalar");
   // kAsStored runs CSC with its batch-1 kernel, sample by sample.
   CHECK(stored->batch_kernel_name(2) == "f32_cscmv__scalar");
@@ -225,7 +225,7 @@ TEST_CASE("InvokeBatch names its kernels") {
   std::unique_ptr<Interpreter> automatic = MakeInterpreter(model, ExecutionMode::kAuto, true, 8, 1);
   CHECK(automatic->batch_kernel_name(2) == "f32_spmm_1x16__scalar");
   std::unique_ptr<Interpreter> dense = MakeInterpreter(model, ExecutionMode::kDense, true, 8, 1);
-  for (std::size_t i = 0; i < 3; ++i) CHECK(dense->batch_kernel_name(i) == "f32_gemm_4x16__scalar");
+  for (std::size_t i = 0; i < 3; ++i) CHECK(dense->batch_kernel_name(i) == "f32_gemm_4x8__scalar");
 }
 
 TEST_CASE("InvokeBatch leaves Invoke working") {

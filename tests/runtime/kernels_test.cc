@@ -520,14 +520,14 @@ TEST_CASE("batch kernel list and dispatch") {
     CHECK((variant.gemm != nullptr) == (variant.encoding == WeightEncoding::kDense));
     CHECK((variant.spmm != nullptr) == (variant.encoding == WeightEncoding::kCsr));
     CHECK_MESSAGE((variant.encoding == WeightEncoding::kCsr) == (variant.spmm_max_density > 0.0f), variant.name);
-    gemm = gemm || std::string(variant.name) == "f32_gemm_4x16__scalar";
+    gemm = gemm || std::string(variant.name) == "f32_gemm_4x8__scalar";
     spmm = spmm || std::string(variant.name) == "f32_spmm_1x16__scalar";
   }
   CHECK(gemm);
   CHECK(spmm);
   CHECK(kernels::SelectBatchKernel(WeightEncoding::kCsc) == nullptr);
   REQUIRE(kernels::SelectBatchKernel(WeightEncoding::kDense, /*scalar_only=*/true) != nullptr);
-  CHECK(std::string(kernels::SelectBatchKernel(WeightEncoding::kDense, true)->name) == "f32_gemm_4x16__scalar");
+  CHECK(std::string(kernels::SelectBatchKernel(WeightEncoding::kDense, true)->name) == "f32_gemm_4x8__scalar");
   for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr}) {
     const kernels::BatchKernelVariant* first = nullptr;
     for (const kernels::BatchKernelVariant& variant : kernels::BatchKernelVariants()) {

@@ -12,17 +12,18 @@ namespace {
 
 constexpr std::size_t kLanes = 16;
 
-// One row over `lanes` <= kLanes batch columns; lanes == kLanes in the main loop.
-template <bool kRelu>
+// One row over kLanes batch columns. The constant trip count lets the compiler unroll
+// the lane loop and keep the sums in registers; a runtime count kept them in memory.
+template <bool kRelu, std::size_t kLanes>
 inline void Tile(std::size_t begin, std::size_t end, const std::uint32_t* col_idx, const float* values,
-                 const float* x, std::size_t x_stride, float bias, float* y, std::size_t lanes) {
+                 const float* x, std::size_t x_stride, float bias, float* y) {
   float acc[kLanes] = {};
   for (std::size_t k = begin; k < end; ++k) {
     const float v = values[k];
     const float* xk = x + col_idx[k] * x_stride;
-    for (std::size_t l = 0; l < lanes; ++l) acc[l] += v * xk[l];
+    for (std::size_t l = 0; l < kLanes; ++l) acc[l] += v * xk[l];
   }
-  for (std::size_t l = 0; l < lanes; ++l) {
+  for (std::size_t l = 0; l < kLanes; ++l) {
     float sum = acc[l] + bias;
     if constexpr (kRelu) sum = sum > 0.0f ? sum : 0.0f;
     y[l] = sum;
@@ -41,9 +42,10 @@ void SpmmScalar(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* ro
     float* yr = y + r * y_stride;
     std::size_t j = 0;
     for (; j + kLanes <= batch; j += kLanes) {
-      Tile<kRelu>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j, kLanes);
+      Tile<kRelu, kLanes>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
     }
-    if (j < batch) Tile<kRelu>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j, batch - j);
+    for (; j + 4 <= batch; j += 4) Tile<kRelu, 4>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
+    for (; j < batch; ++j) Tile<kRelu, 1>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
   }
 }
 
