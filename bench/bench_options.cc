@@ -25,7 +25,7 @@ Options:
   --runs N         Timed runs of each method, N >= 1. Default: 2000.
   --min-seconds S  Keep timing until each method has at least S seconds of timed runs,
                    even after --runs is reached. Default: 0.
-  --threads N      Threads of each batch, N >= 1: the frugal runtime's InvokeBatch
+  --threads N      Threads of each batch, 1 <= N <= 256: the frugal runtime's InvokeBatch
                    (at most one thread per 16 samples, so batches of 16 or fewer use
                    one) and the XNNPACK baseline's pthreadpool. Eigen runs on 1
                    thread whatever N is. Default: 1.

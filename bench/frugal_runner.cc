@@ -30,8 +30,9 @@ std::span<const float> FrugalRunner::output() const {
   return batch_ == 1 ? interpreter_.output() : std::span<const float>(outputs_);
 }
 
-// The in-place Invoke() returns OK for every verified model, and InvokeBatch fails only on
-// sizes, which the constructor matched to the model, so statuses are not inspected here.
+// The in-place Invoke() returns OK for every verified model. InvokeBatch fails only on
+// sizes, and the constructor sized inputs_ and outputs_ for batch_ samples of this model,
+// so statuses are not inspected here.
 void FrugalRunner::Run() {
   if (batch_ == 1) {
     (void)interpreter_.Invoke();

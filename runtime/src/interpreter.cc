@@ -585,7 +585,7 @@ void Interpreter::PlanBatch(const Model& model, const InterpreterOptions& option
   // Buffers: layer i reads X_i and writes Y_i, feature-major with room for max_batch
   // columns per feature. Y_i alternates between ping and pong, and the last layer writes
   // batch_output. Layer 0 reads batch_input only when it has a batch kernel, and the last
-  // layer writes batch_output only then; otherwise they read and write samples directly.
+  // layer writes batch_output only then. Otherwise they read and write samples directly.
   const std::size_t columns = RoundUpToUnit(impl.max_batch);
   const std::size_t layer_count = views.size();
   std::size_t hidden_max = 0;

@@ -5,8 +5,8 @@ namespace frugal::internal {
 namespace {
 
 // Spin iterations before a thread sleeps in std::atomic::wait. Back-to-back batches find
-// the workers still spinning and skip the futex wake-up; an idle pool sleeps after
-// roughly 10 to 100 microseconds, depending on the cost of a pause instruction.
+// the workers still spinning and skip the futex wake-up. An idle pool sleeps after an
+// estimated 10 to 100 microseconds, depending on the cost of a pause instruction.
 constexpr int kSpinIterations = 2000;
 
 inline void CpuRelax() {

@@ -169,7 +169,7 @@ class Interpreter {
   // The last layer's outputs (model.output_size() floats), valid after a successful Invoke.
   std::span<const float> output() const;
 
-  // Runs `batch` samples, 1 <= batch <= max_batch(). `inputs` holds batch x input_size
+  // Runs `batch` samples, 1 <= batch <= max_batch(). `inputs` contains batch x input_size
   // floats, sample after sample (sample b starts at b * input_size), already scaled;
   // `outputs` receives batch x output_size floats in the same order. Rejects other sizes
   // with kInvalidArgument and leaves `outputs` unchanged. Each sample's outputs equal a

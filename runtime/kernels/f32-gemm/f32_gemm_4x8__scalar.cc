@@ -3,7 +3,7 @@
 // tile of 4 rows x 8 columns keeps 32 sums, 8 SSE or NEON registers, so one load of X
 // feeds 4 rows. With GCC 12 -O3 on x86-64 (SSE2) and a 64 x 784 layer at batch 32, this
 // tile took about half the CPU time of 4 x 16, whose 64 sums spill out of the 16 SSE
-// registers; 2 x 16, 2 x 8 and 1 x 16 were 15% to 25% slower than 4 x 8 (one noisy run).
+// registers. Tiles of 2 x 16, 2 x 8 and 1 x 16 were 15% to 25% slower (one noisy run).
 #include <cstddef>
 #include <cstdint>
 

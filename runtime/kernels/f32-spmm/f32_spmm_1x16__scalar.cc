@@ -1,7 +1,7 @@
 // Portable CSR Y = activation(W X + b) for a feature-major batch, for any CPU. Each
 // stored weight multiplies a contiguous run of 16 batch columns of its input row, a loop
-// GCC and Clang vectorize without -ffast-math, so the gather that keeps the batch-1 CSR
-// kernel scalar happens once per weight instead of once per sample.
+// that GCC and Clang vectorize without -ffast-math. So the gather that keeps the batch-1
+// CSR kernel scalar happens once per weight instead of once per sample.
 #include <cstddef>
 #include <cstdint>
 
