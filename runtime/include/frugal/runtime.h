@@ -178,8 +178,9 @@ class Interpreter {
   // Dense layers run a batch gemm kernel and CSR layers a batch spmm kernel, or gemm on
   // a dense copy in kAuto when the layer is denser than the spmm kernel's crossover. A CSC
   // layer runs as CSR or dense by the same rule in kAuto, and with its batch-1 CSC kernel
-  // sample by sample in kAsStored, because only that kernel skips zero inputs. A layer
-  // run sample by sample uses input() and output() as scratch, so InvokeBatch changes them.
+  // sample by sample in kAsStored, because only that kernel skips zero inputs. In kDense
+  // every layer runs gemm. A layer run sample by sample uses input() and output() as
+  // scratch, so InvokeBatch may change them.
   // NOTE: layers run sample by sample use the calling thread only.
   Status InvokeBatch(std::span<const float> inputs, std::size_t batch, std::span<float> outputs);
   std::size_t max_batch() const;
