@@ -33,42 +33,62 @@ std::uint32_t WaitWhileEqual(const std::atomic<std::uint32_t>& value, std::uint3
   }
 }
 
+constexpr std::uint64_t Pack(std::uint32_t generation, std::uint64_t next, std::uint64_t tasks) {
+  return (std::uint64_t{generation} << 32) | (next << 16) | tasks;
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(std::size_t threads) {
   workers_.reserve(threads - 1);
-  for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back(&ThreadPool::WorkerLoop, this, t);
+  for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back(&ThreadPool::WorkerLoop, this);
 }
 
 ThreadPool::~ThreadPool() {
-  stop_ = true;
-  pending_.store(static_cast<std::uint32_t>(workers_.size()), std::memory_order_relaxed);
+  stop_.store(true, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   for (std::thread& worker : workers_) worker.join();
 }
 
 void ThreadPool::Run(std::size_t tasks, TaskFn fn, void* context) {
+  const std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   fn_ = fn;
   context_ = context;
-  tasks_ = tasks;
-  pending_.store(static_cast<std::uint32_t>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store(Pack(generation, 0, tasks), std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
 
-  fn(context, 0);
+  RunClaimedTasks(generation);
 
-  std::uint32_t left = pending_.load(std::memory_order_acquire);
-  while (left != 0) left = WaitWhileEqual(pending_, left);
+  const auto total = static_cast<std::uint32_t>(tasks);
+  std::uint32_t finished = done_.load(std::memory_order_acquire);
+  while (finished != total) finished = WaitWhileEqual(done_, finished);
 }
 
-void ThreadPool::WorkerLoop(std::size_t task) {
+void ThreadPool::RunClaimedTasks(std::uint32_t generation) {
+  std::uint64_t claim = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const auto tasks = static_cast<std::uint32_t>(claim & 0xFFFF);
+    const auto next = static_cast<std::uint32_t>((claim >> 16) & 0xFFFF);
+    if (static_cast<std::uint32_t>(claim >> 32) != generation || next >= tasks) return;
+    if (!claim_.compare_exchange_weak(claim, Pack(generation, next + 1, tasks), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;  // another thread claimed a task, or a new Run began; claim was reloaded
+    }
+    fn_(context_, next);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_one();
+    claim = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::WorkerLoop() {
   std::uint32_t seen = 0;
   for (;;) {
     seen = WaitWhileEqual(generation_, seen);
-    if (stop_) return;
-    if (task < tasks_) fn_(context_, task);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    if (stop_.load(std::memory_order_acquire)) return;
+    RunClaimedTasks(seen);
   }
 }
 

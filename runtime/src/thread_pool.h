@@ -15,33 +15,39 @@ class ThreadPool {
  public:
   using TaskFn = void (*)(void* context, std::size_t task);
 
-  // Starts threads - 1 workers; the thread that calls Run is the last one. threads >= 2.
+  // Starts threads - 1 workers; the thread that calls Run is the last one.
+  // 2 <= threads <= kMaxTasks.
   explicit ThreadPool(std::size_t threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  static constexpr std::size_t kMaxTasks = 0xFFFF;
+
   // Threads that run tasks, the calling thread included.
   std::size_t size() const { return workers_.size() + 1; }
 
-  // Runs fn(context, t) for every t in [0, tasks), tasks <= size(): task 0 on the calling
-  // thread and task t on worker t - 1. Returns when every task has finished, so the
-  // tasks' writes are visible to the caller. One Run at a time.
+  // Runs fn(context, t) once for every t in [0, tasks), 1 <= tasks <= kMaxTasks, and
+  // returns when all have finished, so their writes are visible to the caller. Tasks go to
+  // whichever thread claims them first, the calling thread included. So a worker that the
+  // OS has not scheduled yet delays nothing: the others run its share. One Run at a time.
   void Run(std::size_t tasks, TaskFn fn, void* context);
 
  private:
-  void WorkerLoop(std::size_t task);
+  void WorkerLoop();
+  // Claims and runs tasks of `generation` until none is left.
+  void RunClaimedTasks(std::uint32_t generation);
 
-  // Written by Run before it bumps generation_ (release) and read by the workers after
-  // they see the new generation (acquire), so plain fields suffice.
+  // Written by Run before it publishes claim_ (release). A thread reads them only after a
+  // successful claim (acquire), which Run waits for before it writes them again.
   TaskFn fn_ = nullptr;
   void* context_ = nullptr;
-  std::size_t tasks_ = 0;
-  bool stop_ = false;
-  std::atomic<std::uint32_t> generation_{0};
-  // Workers that have not yet finished the current generation. Every worker counts down,
-  // including those without a task, so none can still read fn_ when Run returns.
-  std::atomic<std::uint32_t> pending_{0};
+  // Bits 32..63: the generation of the current Run; bits 16..31: the next task to claim;
+  // bits 0..15: the task count. A claim from an older generation fails its compare.
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<std::uint32_t> done_{0};        // tasks of the current Run that finished
+  std::atomic<std::uint32_t> generation_{0};  // bumped by every Run, to wake the workers
+  std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
 };
 
