@@ -4,7 +4,7 @@
 //
 // Tile: 1 row x 16 batch columns in 4 accumulators. Each stored weight is loaded once as
 // a broadcast and multiplies 4 contiguous vectors of its input row, so there is no
-// gather. Batch tails run 4 columns at a time, then 1 to 3 in scalar std::fma, the same
+// gather. Batch tails run 8 columns, then 4 at a time, then 1 to 3 in scalar std::fma, the same
 // fused operation as one lane of vfmaq_f32, so every column gets the same result
 // whatever its position.
 // NOTE: tested for correctness under qemu only. Its speed on a board is not yet measured.
@@ -49,6 +49,10 @@ void SpmmNeonFma(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* r
     float* yr = y + r * y_stride;
     std::size_t j = 0;
     for (; j + 16 <= batch; j += 16) Tile<kRelu, 4>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
+    if (j + 8 <= batch) {
+      Tile<kRelu, 2>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
+      j += 8;
+    }
     for (; j + 4 <= batch; j += 4) Tile<kRelu, 1>(begin, end, col_idx, values, x + j, x_stride, bias[r], yr + j);
     // 1 to 3 columns, one at a time.
     for (; j < batch; ++j) {
