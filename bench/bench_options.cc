@@ -63,15 +63,15 @@ constexpr std::uint64_t kMaxBatch = 65536;
 constexpr std::uint64_t kMaxThreads = 256;
 
 bool ParseCount(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t* value,
-                std::string* error) {
+                std::string* error, std::uint64_t max = kMaxCount) {
   const std::string copy(text);
   char* end = nullptr;
   errno = 0;
   const unsigned long long parsed = std::strtoull(copy.c_str(), &end, 10);
   if (copy.empty() || copy.front() == '-' || copy.front() == '+' || copy.front() == ' ' || *end != '\0' ||
-      errno != 0 || parsed < min || parsed > kMaxCount) {
+      errno != 0 || parsed < min || parsed > max) {
     *error = std::string(flag) + ": \"" + copy + "\" is not an integer in [" + std::to_string(min) + ", " +
-             std::to_string(kMaxCount) + "]";
+             std::to_string(max) + "]";
     return false;
   }
   *value = parsed;
@@ -132,17 +132,9 @@ ParseOutcome ParseArguments(int argc, const char* const* argv, Options* options,
     } else if (arg == "--min-seconds") {
       ok = ParseSeconds(arg, value, &options->min_seconds, error);
     } else if (arg == "--threads") {
-      ok = ParseCount(arg, value, 1, &options->threads, error);
-      if (ok && options->threads > kMaxThreads) {
-        *error = "--threads: \"" + std::string(value) + "\" is not an integer in [1, " + std::to_string(kMaxThreads) + "]";
-        ok = false;
-      }
+      ok = ParseCount(arg, value, 1, &options->threads, error, kMaxThreads);
     } else if (arg == "--batch") {
-      ok = ParseCount(arg, value, 1, &options->batch, error);
-      if (ok && options->batch > kMaxBatch) {
-        *error = "--batch: \"" + std::string(value) + "\" is not an integer in [1, " + std::to_string(kMaxBatch) + "]";
-        ok = false;
-      }
+      ok = ParseCount(arg, value, 1, &options->batch, error, kMaxBatch);
     } else if (arg == "--seed") {
       ok = ParseCount(arg, value, 0, &options->seed, error);
     } else if (arg == "--images") {
