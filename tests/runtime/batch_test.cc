@@ -148,9 +148,13 @@ void CheckModel(const Model& model) {
       CAPTURE(scalar_only);
       std::unique_ptr<Interpreter> single = MakeInterpreter(model, mode, scalar_only, 1, 1);
       std::unique_ptr<Interpreter> one_thread = MakeInterpreter(model, mode, scalar_only, kMaxBatch, 1);
+      const std::vector<float> full = RunBatch(*one_thread, model, inputs, kMaxBatch);
       for (std::size_t batch : kBatches) {
         const std::vector<float> expected = RunBatch(*one_thread, model, inputs, batch);
         CheckAgainstInvoke(*single, model, inputs, batch, expected);
+        // The same samples in the full batch, bit for bit.
+        CheckBitwiseEqual(std::vector<float>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(expected.size())),
+                          expected, "batch " + std::to_string(batch) + " against batch " + std::to_string(kMaxBatch));
         for (std::size_t threads : {2, 3, 4}) {
           std::unique_ptr<Interpreter> pooled = MakeInterpreter(model, mode, scalar_only, kMaxBatch, threads);
           CHECK(pooled->threads() == threads);
