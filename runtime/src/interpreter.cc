@@ -511,63 +511,16 @@ void RunBatchColumns(const BatchSegment& segment, std::size_t begin, std::size_t
 // Task t of segment.tasks runs an equal share of whole kBatchUnit-column units. The split
 // depends only on the batch and the task count, and each column's arithmetic does not
 // depend on the split at all (see GemmFn in kernels.h).
+// NOTE: splitting the batch makes every thread read every weight. On a dense
+// 784-300-100-10 model (1.2 MB of weights) at batch 32, frugal-bench measured no gain from
+// a second thread where XNNPACK, which also splits output rows, gained 1.5x. A split by
+// rows for small batches is not implemented.
 void RunBatchTask(void* context, std::size_t task) {
   const BatchSegment& segment = *static_cast<const BatchSegment*>(context);
   const std::size_t units = (segment.batch + kBatchUnit - 1) / kBatchUnit;
   const std::size_t begin = task * units / segment.tasks * kBatchUnit;
   const std::size_t end = std::min(segment.batch, (task + 1) * units / segment.tasks * kBatchUnit);
   if (begin < end) RunBatchColumns(segment, begin, end);
-}
-
-// Splitting the batch makes every thread read every weight, and gives each thread few
-// columns when the batch is small. Below this many columns per thread, the threads split
-// each layer's rows instead and meet after every layer.
-constexpr std::size_t kMinColumnsPerThread = 32;
-
-// One layer of a segment split by rows: task t of `tasks` runs rows [t * rows / tasks,
-// (t + 1) * rows / tasks), each bound rounded down to a multiple of 4 (the gemm row tile).
-struct BatchRowsJob {
-  const BatchLayer* layer = nullptr;
-  std::size_t batch = 0;
-  std::size_t stride = 0;
-  std::size_t tasks = 1;
-};
-
-void RunBatchRowsTask(void* context, std::size_t task) {
-  const BatchRowsJob& job = *static_cast<const BatchRowsJob*>(context);
-  const BatchLayer& layer = *job.layer;
-  auto bound = [&](std::size_t t) {
-    return t == job.tasks ? std::size_t{layer.output_size} : t * layer.output_size / job.tasks / 4 * 4;
-  };
-  const std::size_t begin = bound(task);
-  const std::size_t end = bound(task + 1);
-  if (begin >= end) return;
-  const auto rows = static_cast<std::uint32_t>(end - begin);
-  const auto columns = static_cast<std::uint32_t>(job.batch);
-  float* y = layer.y + begin * job.stride;
-  if (layer.kernel->gemm != nullptr) {
-    layer.kernel->gemm(rows, layer.input_size, columns, layer.dense_values + begin * layer.input_size, layer.x,
-                       job.stride, layer.bias + begin, layer.relu, y, job.stride);
-  } else {
-    layer.kernel->spmm(rows, columns, layer.row_ptr + begin, layer.col_idx, layer.csr_values, layer.x, job.stride,
-                       layer.bias + begin, layer.relu, y, job.stride);
-  }
-}
-
-// Runs a segment with each layer's rows split over the pool's threads. Each output element
-// is computed by the same kernel arithmetic as in a column split (see GemmFn in kernels.h),
-// so the results do not depend on the split. The transposes run on the calling thread.
-void RunBatchRows(const BatchSegment& segment, std::size_t threads, internal::ThreadPool& pool) {
-  if (segment.first == 0) TransposeIn(segment, 0, segment.batch);
-  for (std::size_t i = segment.first; i <= segment.last; ++i) {
-    BatchRowsJob job;
-    job.layer = &segment.layers[i];
-    job.batch = segment.batch;
-    job.stride = segment.stride;
-    job.tasks = threads;
-    pool.Run(threads, &RunBatchRowsTask, &job);
-  }
-  if (segment.last + 1 == segment.layer_count) TransposeOut(segment, 0, segment.batch);
 }
 
 }  // namespace
@@ -732,9 +685,7 @@ Status Interpreter::InvokeBatch(std::span<const float> inputs, std::size_t batch
     segment.model_input_size = input_size;
     segment.input_indices = impl.input_indices;
     segment.outputs = outputs.data();
-    if (impl.threads > 1 && batch < kMinColumnsPerThread * impl.threads) {
-      RunBatchRows(segment, impl.threads, *impl.pool);
-    } else if (segment.tasks > 1) {
+    if (segment.tasks > 1) {
       impl.pool->Run(segment.tasks, &RunBatchTask, &segment);
     } else {
       RunBatchColumns(segment, 0, batch);

@@ -5,10 +5,9 @@ namespace frugal::internal {
 namespace {
 
 // Spin iterations before a thread sleeps in std::atomic::wait. Back-to-back batches find
-// the workers still spinning and skip the futex wake-up, which took tens of microseconds
-// on the 2-vCPU virtual machine of docs/benchmarks.md. An idle pool sleeps after an
-// estimated 0.2 to 1 ms, depending on the cost of a pause instruction.
-constexpr int kSpinIterations = 20000;
+// the workers still spinning and skip the futex wake-up. An idle pool sleeps after an
+// estimated 10 to 100 microseconds, depending on the cost of a pause instruction.
+constexpr int kSpinIterations = 2000;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
