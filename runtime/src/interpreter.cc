@@ -511,10 +511,11 @@ void RunBatchColumns(const BatchSegment& segment, std::size_t begin, std::size_t
 // Task t of segment.tasks runs an equal share of whole kBatchUnit-column units. The split
 // depends only on the batch and the task count, and each column's arithmetic does not
 // depend on the split at all (see GemmFn in kernels.h).
-// NOTE: splitting the batch makes every thread read every weight. On a dense
-// 784-300-100-10 model (1.2 MB of weights) at batch 32, frugal-bench measured no gain from
-// a second thread where XNNPACK, which also splits output rows, gained 1.5x. A split by
-// rows for small batches is not implemented.
+// NOTE: splitting the batch makes every thread read every weight, and spmm's time is
+// bound by those loads, so on sparse layers a second thread gains little. A split of
+// each layer's rows (one barrier per layer, transposes on the calling thread) was tried
+// and measured slower than this split on the models of docs/benchmarks.md, at batch 32
+// on 2 threads of a shared 2-vCPU machine whose 2-thread timings varied up to 2x.
 void RunBatchTask(void* context, std::size_t task) {
   const BatchSegment& segment = *static_cast<const BatchSegment*>(context);
   const std::size_t units = (segment.batch + kBatchUnit - 1) / kBatchUnit;
