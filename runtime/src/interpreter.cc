@@ -513,9 +513,9 @@ void RunBatchColumns(const BatchSegment& segment, std::size_t begin, std::size_t
 // depend on the split at all (see GemmFn in kernels.h).
 // NOTE: splitting the batch makes every thread read every weight, and spmm's time is
 // bound by those loads, so on sparse layers a second thread gains little. A split of
-// each layer's rows (one barrier per layer, transposes on the calling thread) was tried
-// and measured slower than this split on the models of docs/benchmarks.md, at batch 32
-// on 2 threads of a shared 2-vCPU machine whose 2-thread timings varied up to 2x.
+// each layer's rows was tried, with one barrier per layer and the transposes on the
+// calling thread. It was slower than this split on the models of docs/benchmarks.md, at
+// batch 32 on 2 threads of a shared 2-vCPU machine whose 2-thread timings varied up to 2x.
 void RunBatchTask(void* context, std::size_t task) {
   const BatchSegment& segment = *static_cast<const BatchSegment*>(context);
   const std::size_t units = (segment.batch + kBatchUnit - 1) / kBatchUnit;
