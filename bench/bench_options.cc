@@ -25,12 +25,14 @@ Options:
   --runs N         Timed runs of each method, N >= 1. Default: 2000.
   --min-seconds S  Keep timing until each method has at least S seconds of timed runs,
                    even after --runs is reached. Default: 0.
-  --threads N      Threads of the XNNPACK baseline's pthreadpool, N >= 1. The frugal
-                   runtime and Eigen run on 1 thread whatever N is. Default: 1.
-  --batch N        Samples per timed run, N >= 1. Eigen and XNNPACK run one batch-N
-                   product; the frugal runtime runs batch 1, so it makes N invocations
-                   (copying each sample in and out) per timed run. Times are per run,
-                   that is per batch. Default: 1.
+  --threads N      Threads of each batch, 1 <= N <= 256: the frugal runtime's InvokeBatch
+                   (at most one thread per 16 samples, so batches of 16 or fewer use
+                   one) and the XNNPACK baseline's pthreadpool. Eigen runs on 1
+                   thread whatever N is. Default: 1.
+  --batch N        Samples per timed run, 1 <= N <= 65536. The frugal runtime runs one
+                   Interpreter::InvokeBatch, Eigen and XNNPACK one batch-N product. Times
+                   are per run, that is per batch; the text report adds inferences per
+                   second (N / median). Default: 1.
   --input KIND     "random": raw values uniform in [0, 255] times the model's input_scale,
                    from --seed (64 different inputs, cycled). "zeros": all-zero inputs.
                    Default: random.
@@ -56,17 +58,20 @@ Times are in microseconds (us), sizes in bytes, resident memory in KiB.
 namespace {
 
 constexpr std::uint64_t kMaxCount = std::numeric_limits<std::uint32_t>::max();
+// InterpreterOptions::kMaxBatch and kMaxThreads.
+constexpr std::uint64_t kMaxBatch = 65536;
+constexpr std::uint64_t kMaxThreads = 256;
 
 bool ParseCount(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t* value,
-                std::string* error) {
+                std::string* error, std::uint64_t max = kMaxCount) {
   const std::string copy(text);
   char* end = nullptr;
   errno = 0;
   const unsigned long long parsed = std::strtoull(copy.c_str(), &end, 10);
   if (copy.empty() || copy.front() == '-' || copy.front() == '+' || copy.front() == ' ' || *end != '\0' ||
-      errno != 0 || parsed < min || parsed > kMaxCount) {
+      errno != 0 || parsed < min || parsed > max) {
     *error = std::string(flag) + ": \"" + copy + "\" is not an integer in [" + std::to_string(min) + ", " +
-             std::to_string(kMaxCount) + "]";
+             std::to_string(max) + "]";
     return false;
   }
   *value = parsed;
@@ -127,9 +132,9 @@ ParseOutcome ParseArguments(int argc, const char* const* argv, Options* options,
     } else if (arg == "--min-seconds") {
       ok = ParseSeconds(arg, value, &options->min_seconds, error);
     } else if (arg == "--threads") {
-      ok = ParseCount(arg, value, 1, &options->threads, error);
+      ok = ParseCount(arg, value, 1, &options->threads, error, kMaxThreads);
     } else if (arg == "--batch") {
-      ok = ParseCount(arg, value, 1, &options->batch, error);
+      ok = ParseCount(arg, value, 1, &options->batch, error, kMaxBatch);
     } else if (arg == "--seed") {
       ok = ParseCount(arg, value, 0, &options->seed, error);
     } else if (arg == "--images") {

@@ -50,7 +50,7 @@ long AddedKib(const Report& report) {
 
 std::string KibText(long kib) { return kib < 0 ? "unknown" : std::to_string(kib) + " KiB"; }
 
-void PrintMethodTable(const Report& report) {
+void PrintMethodTable(const Report& report, std::uint64_t batch) {
   std::printf("%-14s %10s %10s %8s %10s %10s %10s %10s %10s %10s %10s %9s %10s\n", "method", "first_us",
               "warmup_us", "runs", "min_us", "median_us", "mean_us", "p90_us", "p99_us", "max_us", "stddev_us",
               "speedup", "max_diff");
@@ -61,6 +61,12 @@ void PrintMethodTable(const Report& report) {
                 s.stddev, m.stored_speedup, m.max_abs_difference);
   }
   std::printf("speedup: a method's median / the stored model's median (above 1: the stored model is faster)\n");
+  std::printf("inferences per second (batch / median):");
+  for (const MethodResult& m : report.methods) {
+    const double per_second = m.timed.median > 0.0 ? static_cast<double>(batch) * 1e6 / m.timed.median : 0.0;
+    std::printf(" %s %.0f%s", m.name.c_str(), per_second, &m == &report.methods.back() ? "" : ",");
+  }
+  std::printf("\n");
   std::printf("max_diff: largest |output - stored output| on the first batch\n");
 }
 
@@ -100,7 +106,7 @@ void PrintText(const Report& report, const Options& options) {
   for (const std::string& note : report.notes) std::printf("note: %s\n", note.c_str());
   for (const std::string& warning : report.warnings) std::printf("warning: %s\n", warning.c_str());
   std::printf("\n");
-  PrintMethodTable(report);
+  PrintMethodTable(report, options.batch);
   if (!report.profile.empty()) PrintProfileTable(report);
 }
 

@@ -326,14 +326,13 @@ void AddNotes(const Options& options, Report* report) {
   }
   if (options.threads > 1) {
     report->notes.push_back("--threads " + std::to_string(options.threads) +
-                            " applies to the XNNPACK baseline only; the frugal runtime and Eigen run on 1 thread");
+                            ": stored and frugal_dense run InvokeBatch on up to that many threads (one per 16 "
+                            "samples), XNNPACK on a pthreadpool of that size; Eigen runs on 1 thread");
   }
   if (options.batch > 1) {
     report->notes.push_back("--batch " + std::to_string(options.batch) +
-                            ": the frugal runtime runs batch 1, so stored and frugal_dense make " +
-                            std::to_string(options.batch) +
-                            " invocations per run, copying each sample in and out; Eigen and XNNPACK run one "
-                            "batch product; times are per batch");
+                            ": stored and frugal_dense run one InvokeBatch, Eigen and XNNPACK one batch product; "
+                            "times are per batch, and inferences per second are batch / median");
   }
   if (!FRUGAL_BENCH_WITH_EIGEN) report->notes.emplace_back("this build has no Eigen baseline");
   if (!FRUGAL_BENCH_WITH_XNNPACK) report->notes.emplace_back("this build has no XNNPACK baseline");
@@ -357,8 +356,9 @@ int Run(const Options& options) {
   // is the first inference of a fresh process. It runs in kAuto, the interpreter's default,
   // so CSR layers above their kernel's crossover density run dense, as in deployment.
   std::vector<std::unique_ptr<Runner>> runners;
+  const auto threads = static_cast<std::size_t>(options.threads);
   runners.push_back(std::make_unique<frugal::bench::FrugalRunner>(*model, frugal::ExecutionMode::kAuto, "stored",
-                                                                  batch));
+                                                                  batch, threads));
   report.rss_after_load_kib = ReadProcStatusKib("VmRSS");
   report.interpreter_bytes = static_cast<frugal::bench::FrugalRunner&>(*runners.front()).interpreter().buffer_bytes();
   // Inputs are built after the memory reading so that images do not count as the model's.
@@ -371,7 +371,7 @@ int Run(const Options& options) {
   const frugal::Model& dense_source = dense_model ? *dense_model : *model;
   const std::string& dense_path = dense_model ? options.dense_model_path : options.model_path;
   runners.push_back(std::make_unique<frugal::bench::FrugalRunner>(dense_source, frugal::ExecutionMode::kDense,
-                                                                  "frugal_dense", batch));
+                                                                  "frugal_dense", batch, threads));
 #if FRUGAL_BENCH_WITH_EIGEN || FRUGAL_BENCH_WITH_XNNPACK
   std::vector<frugal::bench::DenseLayer> dense_layers;
   if (!ReadDenseLayers(dense_path, &dense_layers)) return 1;
@@ -389,6 +389,15 @@ int Run(const Options& options) {
   }
 #endif
   AddNotes(options, &report);
+  if (batch > 1) {
+    const frugal::Interpreter& stored = static_cast<frugal::bench::FrugalRunner&>(*runners.front()).interpreter();
+    std::string kernels;
+    for (std::size_t i = 0; i < model->layer_count(); ++i) {
+      kernels += (i > 0 ? ", " : "") + std::string(stored.batch_kernel_name(i));
+    }
+    report.notes.push_back("stored runs InvokeBatch on " + std::to_string(stored.threads()) +
+                           " thread(s) with, layer by layer: " + kernels);
+  }
 
   // First runs, all on the first batch of inputs, compared with the stored model.
   std::vector<float> stored_output;

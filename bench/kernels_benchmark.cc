@@ -14,6 +14,8 @@
 // --encoding dense), as <variant>/<layer>/<rows>x<cols>, with random inputs. Trained
 // weights cluster their zeros unlike the independent zeros above, which changes the
 // fill-in of blocks.
+// The batch kernels (gemm and spmm) run at batches 8 and 32, which shows where spmm
+// overtakes gemm.
 #include <benchmark/benchmark.h>
 
 #include <flatbuffers/flatbuffers.h>
@@ -46,6 +48,8 @@ constexpr int kZeroPercents[] = {0, 50, 80, 90, 95, 98};
 // Zero inputs for the CSC kernels: none, about half of a ReLU layer's outputs, and about
 // the 81% of MNIST pixels that are 0.
 constexpr int kInputZeroPercents[] = {0, 50, 80};
+constexpr std::uint32_t kBatches[] = {8, 32};
+constexpr int kBatchZeroPercents[] = {0, 40, 50, 60, 70, 80, 90, 95};
 
 struct Operands {
   std::vector<float> x, bias, y;
@@ -363,6 +367,33 @@ void RunGemvcol(benchmark::State& state, frugal::kernels::GemvcolFn gemvcol, Sha
   state.counters["active_cells"] = static_cast<double>(active_cells);
 }
 
+// Batch operands: x is cols x batch, y rows x batch, both feature-major with stride batch.
+void RunGemm(benchmark::State& state, frugal::kernels::GemmFn gemm, Shape shape, std::uint32_t batch) {
+  Operands op = MakeOperands(shape, 0);
+  const std::vector<float> x(std::size_t{shape.cols} * batch, 0.5f);
+  std::vector<float> y(std::size_t{shape.rows} * batch);
+  for (auto _ : state) {
+    gemm(shape.rows, shape.cols, batch, op.dense.data(), x.data(), batch, op.bias.data(), true, y.data(), batch);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["weights"] = static_cast<double>(op.dense.size());
+}
+
+void RunSpmm(benchmark::State& state, frugal::kernels::SpmmFn spmm, Shape shape, std::uint32_t batch,
+             int zero_percent) {
+  Operands op = MakeOperands(shape, zero_percent);
+  const std::vector<float> x(std::size_t{shape.cols} * batch, 0.5f);
+  std::vector<float> y(std::size_t{shape.rows} * batch);
+  for (auto _ : state) {
+    spmm(shape.rows, batch, op.row_ptr.data(), op.col_idx.data(), op.values.data(), x.data(), batch, op.bias.data(),
+         true, y.data(), batch);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["nnz"] = static_cast<double>(op.values.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -434,6 +465,20 @@ int main(int argc, char** argv) {
           const std::string csc_name = name + "/input_zeros:" + std::to_string(input_zero_percent) + "%";
           benchmark::RegisterBenchmark(csc_name.c_str(), RunCscmv, variant.cscmv, shape, zero_percent,
                                        input_zero_percent);
+        }
+      }
+    }
+    for (const frugal::kernels::BatchKernelVariant& variant : frugal::kernels::BatchKernelVariants()) {
+      if (!variant.is_available()) continue;
+      for (std::uint32_t batch : kBatches) {
+        const std::string name = variant.name + dims + "/batch:" + std::to_string(batch);
+        if (variant.encoding == frugal::WeightEncoding::kDense) {
+          benchmark::RegisterBenchmark(name.c_str(), RunGemm, variant.gemm, shape, batch);
+          continue;
+        }
+        for (int zero_percent : kBatchZeroPercents) {
+          benchmark::RegisterBenchmark((name + "/zeros:" + std::to_string(zero_percent) + "%").c_str(), RunSpmm,
+                                       variant.spmm, shape, batch, zero_percent);
         }
       }
     }

@@ -3,7 +3,7 @@
 // and XNNPACK dense when built. scripts/bench-sweep.sh runs it and plots the results.
 //
 // Benchmark names are mlp:<sizes>/method:<method>/sparsity:<percent>/batch:<n>; the time
-// is per batch. At batch n frugal makes n batch-1 invocations per iteration.
+// is per batch. At batch n frugal makes one InvokeBatch call (on 1 thread) per iteration.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

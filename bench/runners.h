@@ -37,11 +37,12 @@ class Runner {
   virtual std::size_t buffer_bytes() const = 0;
 };
 
-// frugal's interpreter. The runtime runs batch 1, so at batch N each Run copies sample b
-// into the interpreter's input, invokes it and copies the output out, N times.
+// frugal's interpreter: Invoke in place at batch 1, and at batch N one InvokeBatch on
+// `threads` threads (the calling one included) from the runner's sample-major buffers.
 class FrugalRunner final : public Runner {
  public:
-  FrugalRunner(const Model& model, ExecutionMode mode, std::string name, std::size_t batch);
+  FrugalRunner(const Model& model, ExecutionMode mode, std::string name, std::size_t batch,
+               std::size_t threads = 1);
 
   std::string_view name() const override { return name_; }
   std::size_t batch() const override { return batch_; }

@@ -160,8 +160,8 @@ benchmark is \`bench/models_benchmark.cc\`; this page, its data and its plots ar
 - Times are the median over $repetitions repetitions of the benchmark thread's CPU time per
   batch, in microseconds. CPU time is plotted because the machine was shared with other
   builds; wall times are in \`docs/data/models_benchmark.json\` (\`real_time\`).
-- Batch 8: Eigen and XNNPACK run one batch-8 product; the frugal runtime runs batch 1, so the
-  stored and frugal dense rows are 8 invocations.
+- Batch 8: Eigen and XNNPACK run one batch-8 product, and the frugal runtime one
+  \`Interpreter::InvokeBatch\` of 8 samples.
 - XNNPACK and Eigen run on one thread; XNNPACK is Debian's libxnnpack 0.0~git20220216.
 
 NOTE: these are one run on a shared, virtualized machine; compare the ratios within a row

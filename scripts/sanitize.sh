@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the runtime, common, converter and frugal-run with AddressSanitizer and
 # UndefinedBehaviorSanitizer (the flags of the native-sanitize preset) and runs their
-# test suites, then builds the concurrent-inference test with ThreadSanitizer and runs it.
+# test suites, then builds the concurrent-inference test (interpreters on several threads,
+# and InvokeBatch's worker threads) with ThreadSanitizer and runs it.
 # The trainer, the benchmarks and the MNIST end-to-end tests are left out to keep CI short.
 #
 # Environment: FRUGAL_ASAN_DIR (default <repo>/build-robust-asan), FRUGAL_TSAN_DIR

@@ -2,6 +2,7 @@
 // dispatch, tests and benchmarks share. Internal to the runtime; not installed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -74,6 +75,26 @@ using BsrmvFn = void (*)(std::uint32_t rows, const std::uint32_t* block_row_ptr,
 using GemvcolFn = void (*)(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                            const float* bias, bool relu, float* y);
 
+// Batch kernels (InterpreterOptions::max_batch > 1). Activations are feature-major: batch
+// column j of feature c is x[c * x_stride + j], so SIMD lanes run over the batch and a
+// weight multiplies a contiguous run of samples, as XNNPACK's f32-spmm runs over pixels.
+// Every output element is one chain of fused (SIMD variants) or plain (scalar variants)
+// multiply-adds over the layer's inputs in increasing order, then + bias, then the
+// activation. The chain is the same in every lane and every tail, so a sample's output
+// does not depend on the batch size or on which columns a thread was given.
+// Reads x[c * x_stride + j] and writes y[r * y_stride + j] for j in [0, batch) only;
+// y must not alias x. batch >= 1, x_stride >= batch and y_stride >= batch.
+
+// Dense Y = activation(W X + b), W row-major with `rows` rows and `cols` columns.
+using GemmFn = void (*)(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
+                        const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+                        std::size_t y_stride);
+
+// CSR Y = activation(W X + b), with the CSR invariants of CsrmvFn (checked by the loader).
+using SpmmFn = void (*)(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr,
+                        const std::uint32_t* col_idx, const float* values, const float* x,
+                        std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride);
+
 // Instruction set a variant was compiled for.
 enum class Isa {
   kScalar,   // portable C++, compiled at the toolchain's baseline
@@ -118,6 +139,20 @@ struct KernelVariant {
   GemvcolFn gemvcol = nullptr;  // kDenseColumns variants only
 };
 
+// One compiled batch kernel. Exactly one of gemm and spmm is set: gemm for kDense, spmm
+// for kCsr. Kept apart from KernelVariant so that batch-1 dispatch is unchanged.
+struct BatchKernelVariant {
+  const char* name;  // <dtype>_<op>_<rows>x<batch columns>__<isa>, the same as the function
+  Isa isa;
+  WeightEncoding encoding;
+  GemmFn gemm;
+  SpmmFn spmm;
+  bool (*is_available)();
+  // spmm variants only: the density (stored values / (rows x cols)) at or below which this
+  // kernel is faster than the gemm variant of the same ISA at batch 32. 0 on gemm variants.
+  float spmm_max_density;
+};
+
 // Every variant compiled into this build, best first within each encoding.
 std::span<const KernelVariant> KernelVariants();
 
@@ -142,6 +177,14 @@ const KernelVariant* SelectBlockKernel(std::uint32_t block_rows, std::uint32_t b
 // Whether some kernel runs blocks of this shape, the shapes the loader accepts.
 bool IsSupportedBlockShape(std::uint32_t block_rows, std::uint32_t block_cols);
 
+// Every batch variant compiled into this build, best first within each encoding.
+std::span<const BatchKernelVariant> BatchKernelVariants();
+
+// The first batch variant for kDense or kCsr that the running CPU supports, or the
+// scalar one when `scalar_only` is set. Returns nullptr for every other encoding, whose
+// layers the interpreter runs sample by sample with their batch-1 kernel.
+const BatchKernelVariant* SelectBatchKernel(WeightEncoding encoding, bool scalar_only = false);
+
 void f32_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                       const float* bias, bool relu, float* y);
 void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
@@ -151,6 +194,12 @@ void f32_csrmv__scalar(std::uint32_t rows, const std::uint32_t* row_ptr,
 void f32_cscmv__scalar(std::uint32_t rows, std::uint32_t cols, const std::uint32_t* col_ptr,
                        const std::uint32_t* row_idx, const float* values, const float* x,
                        const float* bias, bool relu, float* y);
+void f32_gemm_4x8__scalar(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
+                           const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+                           std::size_t y_stride);
+void f32_spmm_1x16__scalar(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr,
+                           const std::uint32_t* col_idx, const float* values, const float* x,
+                           std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride);
 
 void f32_qc8w_gemv__scalar(std::uint32_t rows, std::uint32_t cols, const std::int8_t* w, const float* scales,
                            const float* x, const float* bias, bool relu, float* y);
@@ -199,6 +248,13 @@ void f32_bsrmv_1x4__avx2(std::uint32_t rows, const std::uint32_t* block_row_ptr,
 void f32_gemvcol__avx2(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                        const float* bias, bool relu, float* y);
 
+void f32_gemm_4x16__avx2(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
+                         const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+                         std::size_t y_stride);
+void f32_spmm_1x32__avx2(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr,
+                         const std::uint32_t* col_idx, const float* values, const float* x,
+                         std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride);
+
 // Compiled only when FRUGAL_KERNELS_NEONFMA is defined.
 void f32_gemv_4x__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w,
                           const float* x, const float* bias, bool relu, float* y);
@@ -228,5 +284,12 @@ void f32_bsrmv_1x4__neonfma(std::uint32_t rows, const std::uint32_t* block_row_p
                             float* y);
 void f32_gemvcol__neonfma(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x,
                           const float* bias, bool relu, float* y);
+
+void f32_gemm_4x8__neonfma(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w,
+                           const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+                           std::size_t y_stride);
+void f32_spmm_1x16__neonfma(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr,
+                            const std::uint32_t* col_idx, const float* values, const float* x,
+                            std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride);
 
 }  // namespace frugal::kernels

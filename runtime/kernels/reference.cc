@@ -92,6 +92,19 @@ void f32_bsrmv(std::uint32_t rows, std::uint32_t block_rows, std::uint32_t block
   }
 }
 
+void f32_gemm(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w, const float* x,
+              std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    for (std::uint32_t j = 0; j < batch; ++j) {
+      double sum = bias[r];
+      for (std::uint32_t c = 0; c < cols; ++c) {
+        sum += static_cast<double>(w[static_cast<std::size_t>(r) * cols + c]) * x[c * x_stride + j];
+      }
+      y[r * y_stride + j] = Activate(sum, relu);
+    }
+  }
+}
+
 void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
                  bool relu, float* y) {
   // Every column, zero inputs included, and never the padding rows.
@@ -101,6 +114,20 @@ void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const f
     double sum = bias[r];
     for (std::uint32_t c = 0; c < cols; ++c) sum += static_cast<double>(w[c * stride + r]) * x[c];
     y[r] = Activate(sum, relu);
+  }
+}
+
+void f32_spmm(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+              const float* values, const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+              std::size_t y_stride) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    for (std::uint32_t j = 0; j < batch; ++j) {
+      double sum = bias[r];
+      for (std::uint32_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+        sum += static_cast<double>(values[k]) * x[col_idx[k] * x_stride + j];
+      }
+      y[r * y_stride + j] = Activate(sum, relu);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // tests compare the optimized kernels against, never a fallback for inference.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace frugal::kernels::reference {
@@ -25,5 +26,12 @@ void f32_bsrmv(std::uint32_t rows, std::uint32_t block_rows, std::uint32_t block
                const float* values, const float* x, const float* bias, bool relu, float* y);
 void f32_gemvcol(std::uint32_t rows, std::uint32_t cols, const float* w, const float* x, const float* bias,
                  bool relu, float* y);
+
+// Same contracts as GemmFn and SpmmFn in kernels.h (feature-major batch activations).
+void f32_gemm(std::uint32_t rows, std::uint32_t cols, std::uint32_t batch, const float* w, const float* x,
+              std::size_t x_stride, const float* bias, bool relu, float* y, std::size_t y_stride);
+void f32_spmm(std::uint32_t rows, std::uint32_t batch, const std::uint32_t* row_ptr, const std::uint32_t* col_idx,
+              const float* values, const float* x, std::size_t x_stride, const float* bias, bool relu, float* y,
+              std::size_t y_stride);
 
 }  // namespace frugal::kernels::reference

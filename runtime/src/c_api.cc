@@ -128,7 +128,53 @@ frugal_status_code frugal_interpreter_create(const frugal_model* model, frugal_i
   });
 }
 
+frugal_status_code frugal_interpreter_create_with_options(const frugal_model* model,
+                                                          const frugal_interpreter_options* options,
+                                                          frugal_interpreter** interpreter, frugal_status* status) {
+  if (interpreter == nullptr) {
+    return Report(status, FRUGAL_INVALID_ARGUMENT, "frugal_interpreter_create_with_options: interpreter is NULL");
+  }
+  *interpreter = nullptr;
+  if (model == nullptr) {
+    return Report(status, FRUGAL_INVALID_ARGUMENT, "frugal_interpreter_create_with_options: model is NULL");
+  }
+  return Guard(status, "frugal_interpreter_create_with_options", [&] {
+    frugal::InterpreterOptions cpp_options;
+    if (options != nullptr) {
+      cpp_options.max_batch = options->max_batch;
+      cpp_options.threads = options->threads;
+    }
+    auto created = std::make_unique<frugal_interpreter>();
+    created->model = model->model.get();
+    const frugal::Status result = frugal::Interpreter::Create(*model->model, cpp_options, &created->interpreter);
+    if (!result.ok()) return Report(status, result);
+    *interpreter = created.release();
+    return Report(status, FRUGAL_OK, "");
+  });
+}
+
 void frugal_interpreter_free(frugal_interpreter* interpreter) { delete interpreter; }
+
+frugal_status_code frugal_interpreter_invoke_batch(frugal_interpreter* interpreter, const float* in, size_t n_in,
+                                                   size_t batch, float* out, size_t n_out) {
+  if (interpreter == nullptr) return FRUGAL_INVALID_ARGUMENT;
+  char* error = interpreter->last_error;
+  if (in == nullptr || out == nullptr) {
+    std::snprintf(error, FRUGAL_STATUS_MESSAGE_SIZE, "frugal_interpreter_invoke_batch: %s is NULL",
+                  in == nullptr ? "in" : "out");
+    return FRUGAL_INVALID_ARGUMENT;
+  }
+  // InvokeBatch checks batch, n_in and n_out and names the expected sizes.
+  frugal_status status{};
+  const frugal_status_code code = Guard(&status, "frugal_interpreter_invoke_batch", [&] {
+    const frugal::Status result =
+        interpreter->interpreter->InvokeBatch(std::span<const float>(in, n_in), batch, std::span<float>(out, n_out));
+    if (!result.ok()) return Report(&status, result);
+    return FRUGAL_OK;
+  });
+  std::snprintf(error, FRUGAL_STATUS_MESSAGE_SIZE, "%s", code == FRUGAL_OK ? "" : status.message);
+  return code;
+}
 
 frugal_status_code frugal_interpreter_invoke(frugal_interpreter* interpreter, const float* in, size_t n_in,
                                              float* out, size_t n_out) {

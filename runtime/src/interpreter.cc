@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -15,6 +16,7 @@
 #include "frugal/runtime.h"
 #include "kernels/kernels.h"
 #include "src/model_view.h"
+#include "src/thread_pool.h"
 
 namespace frugal {
 namespace {
@@ -247,6 +249,48 @@ CscWork CountCscWork(const PlannedLayer& layer) {
   return work;
 }
 
+// One layer of InvokeBatch. With a kernel, the layer runs as gemm (dense_values) or spmm
+// (the CSR arrays) over feature-major activations. Without one, it runs sample by sample
+// through InvokeLayer with its batch-1 kernel.
+struct BatchLayer {
+  const kernels::BatchKernelVariant* kernel = nullptr;
+  std::uint32_t input_size = 0;
+  std::uint32_t output_size = 0;
+  bool relu = false;
+  const float* bias = nullptr;
+  const float* dense_values = nullptr;
+  const std::uint32_t* row_ptr = nullptr;
+  const std::uint32_t* col_idx = nullptr;
+  const float* csr_values = nullptr;
+  const float* x = nullptr;  // feature-major, row stride chosen per call
+  float* y = nullptr;
+};
+
+// Batch columns per unit of work. A thread gets whole units, so with 64-byte aligned
+// buffers and a row stride that is a multiple of 16 floats, no two threads write the
+// same cache line.
+constexpr std::size_t kBatchUnit = 16;
+
+std::size_t RoundUpToUnit(std::size_t batch) { return (batch + kBatchUnit - 1) / kBatchUnit * kBatchUnit; }
+
+// A float buffer whose data() is aligned to 64 bytes, the cache line size of the x86-64
+// and ARM cores frugal targets.
+class AlignedFloats {
+ public:
+  void Allocate(std::size_t count) {
+    storage_.assign(count + kPad, 0.0f);
+    const auto address = reinterpret_cast<std::uintptr_t>(storage_.data());
+    data_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(float);
+  }
+  float* data() const { return data_; }
+  std::size_t bytes() const { return storage_.size() * sizeof(float); }
+
+ private:
+  static constexpr std::size_t kPad = 64 / sizeof(float);
+  std::vector<float> storage_;
+  float* data_ = nullptr;
+};
+
 // Whether options or the FRUGAL_SCALAR_KERNELS=1 environment variable request the scalar kernels.
 bool ScalarKernelsOnly(const InterpreterOptions& options) {
   if (options.scalar_kernels_only) return true;
@@ -271,6 +315,19 @@ struct Interpreter::Impl {
   std::vector<OwnedCsr> csr_copies;                 // CSR forms of CSC layers in kAuto
   std::vector<std::vector<std::int8_t>> expanded_int8;  // dense copies of int8 CSR layers run dense
   std::vector<PlannedLayer> layers;
+
+  // InvokeBatch, planned only when max_batch > 1: feature-major activations of up to
+  // max_batch samples per feature, layer 0's input after the format 2 gather, the
+  // ping-pong hidden buffers and the last layer's output, and the worker threads.
+  std::size_t max_batch = 1;
+  std::size_t threads = 1;
+  std::vector<BatchLayer> batch_layers;
+  AlignedFloats batch_input;
+  AlignedFloats batch_ping;
+  AlignedFloats batch_pong;
+  AlignedFloats batch_output;
+  std::size_t model_input_size = 0;
+  std::unique_ptr<internal::ThreadPool> pool;
 
   void PlanOtherForm(const internal::LayerView& view, const kernels::KernelVariant& csc,
                      const kernels::KernelVariant& csr, bool scalar_only, PlannedLayer* layer);
@@ -397,6 +454,7 @@ Interpreter::Interpreter(const Model& model, const InterpreterOptions& options)
     layer.x = i == 0 ? first_input : hidden_in;
     layer.y = i + 1 == views.size() ? impl.output.data() : hidden_out;
   }
+  PlanBatch(model, options, scalar_only);
 }
 
 Interpreter::~Interpreter() = default;
@@ -420,6 +478,8 @@ std::size_t Interpreter::buffer_bytes() const {
   for (const DenseCopy& weights : impl_->expanded_weights) floats += weights.size();
   std::size_t bytes = floats * sizeof(float);
   for (const std::vector<std::int8_t>& weights : impl_->expanded_int8) bytes += weights.size();
+  bytes += impl_->batch_input.bytes() + impl_->batch_ping.bytes() + impl_->batch_pong.bytes() +
+           impl_->batch_output.bytes();
   for (const OwnedCsr& csr : impl_->csr_copies) {
     bytes += (csr.row_ptr.size() + csr.col_idx.size()) * sizeof(std::uint32_t) + csr.values.size() * sizeof(float);
   }
@@ -497,6 +557,16 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   if (interpreter == nullptr) {
     return Status(StatusCode::kInvalidArgument, "Interpreter::Create: the interpreter pointer is null");
   }
+  if (options.max_batch < 1 || options.max_batch > InterpreterOptions::kMaxBatch) {
+    return Status(StatusCode::kInvalidArgument, "Interpreter::Create: max_batch = " +
+                                                    std::to_string(options.max_batch) + " is out of range [1, " +
+                                                    std::to_string(InterpreterOptions::kMaxBatch) + "]");
+  }
+  if (options.threads < 1 || options.threads > InterpreterOptions::kMaxThreads) {
+    return Status(StatusCode::kInvalidArgument, "Interpreter::Create: threads = " + std::to_string(options.threads) +
+                                                    " is out of range [1, " +
+                                                    std::to_string(InterpreterOptions::kMaxThreads) + "]");
+  }
   try {
     *interpreter = std::make_unique<Interpreter>(model, options);
   } catch (const std::bad_alloc&) {
@@ -512,6 +582,272 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
                       std::to_string(worst_case_bytes) + " bytes of dense weights)");
   }
   return Status::Ok();
+}
+
+// InvokeBatch. Consecutive layers with batch kernels form a segment that each thread runs
+// from start to end on its own batch columns, so threads meet once per segment rather than
+// once per layer. A layer without a batch kernel runs sample by sample between segments.
+namespace {
+
+// One segment of layers [first, last] on `batch` columns of feature-major activations.
+struct BatchSegment {
+  const BatchLayer* layers = nullptr;
+  std::size_t layer_count = 0;
+  std::size_t first = 0;
+  std::size_t last = 0;
+  std::size_t batch = 0;
+  std::size_t stride = 0;
+  std::size_t tasks = 1;
+  // Sample-major inputs, transposed into layers[0].x when first == 0.
+  const float* inputs = nullptr;
+  std::size_t model_input_size = 0;
+  const std::uint32_t* input_indices = nullptr;  // null: layer 0 reads every input
+  // Sample-major outputs, written from layers[last].y when last is the last layer.
+  float* outputs = nullptr;
+};
+
+// Writes samples [begin, end) of the sample-major inputs into layer 0's feature-major
+// input, gathering the inputs of a format 2 model. Blocks of 32 features keep the 32
+// written rows and the part of each sample being read in L1.
+void TransposeIn(const BatchSegment& segment, std::size_t begin, std::size_t end) {
+  constexpr std::uint32_t kBlock = 32;
+  const BatchLayer& layer = segment.layers[0];
+  float* x = const_cast<float*>(layer.x);  // the interpreter's own batch_input buffer
+  for (std::uint32_t f0 = 0; f0 < layer.input_size; f0 += kBlock) {
+    const std::uint32_t f1 = std::min(layer.input_size, f0 + kBlock);
+    for (std::size_t b = begin; b < end; ++b) {
+      const float* sample = segment.inputs + b * segment.model_input_size;
+      for (std::uint32_t f = f0; f < f1; ++f) {
+        const std::uint32_t source = segment.input_indices != nullptr ? segment.input_indices[f] : f;
+        x[f * segment.stride + b] = sample[source];
+      }
+    }
+  }
+}
+
+void TransposeOut(const BatchSegment& segment, std::size_t begin, std::size_t end) {
+  const BatchLayer& layer = segment.layers[segment.layer_count - 1];
+  for (std::size_t b = begin; b < end; ++b) {
+    float* sample = segment.outputs + b * layer.output_size;
+    for (std::uint32_t r = 0; r < layer.output_size; ++r) sample[r] = layer.y[r * segment.stride + b];
+  }
+}
+
+void RunBatchColumns(const BatchSegment& segment, std::size_t begin, std::size_t end) {
+  if (segment.first == 0) TransposeIn(segment, begin, end);
+  const auto columns = static_cast<std::uint32_t>(end - begin);
+  for (std::size_t i = segment.first; i <= segment.last; ++i) {
+    const BatchLayer& layer = segment.layers[i];
+    const float* x = layer.x + begin;
+    float* y = layer.y + begin;
+    if (layer.kernel->gemm != nullptr) {
+      layer.kernel->gemm(layer.output_size, layer.input_size, columns, layer.dense_values, x, segment.stride,
+                         layer.bias, layer.relu, y, segment.stride);
+    } else {
+      layer.kernel->spmm(layer.output_size, columns, layer.row_ptr, layer.col_idx, layer.csr_values, x,
+                         segment.stride, layer.bias, layer.relu, y, segment.stride);
+    }
+  }
+  if (segment.last + 1 == segment.layer_count) TransposeOut(segment, begin, end);
+}
+
+// Task t of segment.tasks runs an equal share of whole kBatchUnit-column units. The split
+// depends only on the batch and the task count, and each column's arithmetic does not
+// depend on the split at all (see GemmFn in kernels.h).
+// NOTE: splitting the batch makes every thread read every weight, and spmm's time is
+// bound by those loads, so on sparse layers a second thread gains little. A split of
+// each layer's rows was tried, with one barrier per layer and the transposes on the
+// calling thread. It was slower than this split on the models of docs/benchmarks.md, at
+// batch 32 on 2 threads of a shared 2-vCPU machine whose 2-thread timings varied up to 2x.
+void RunBatchTask(void* context, std::size_t task) {
+  const BatchSegment& segment = *static_cast<const BatchSegment*>(context);
+  const std::size_t units = (segment.batch + kBatchUnit - 1) / kBatchUnit;
+  const std::size_t begin = task * units / segment.tasks * kBatchUnit;
+  const std::size_t end = std::min(segment.batch, (task + 1) * units / segment.tasks * kBatchUnit);
+  if (begin < end) RunBatchColumns(segment, begin, end);
+}
+
+}  // namespace
+
+// Chooses each layer's batch form. Weights stay in place from the file where its encoding
+// has a batch kernel. Copies are made only for CSC layers run as CSR, and for sparse layers
+// run dense that batch-1 planning left sparse.
+void Interpreter::PlanBatch(const Model& model, const InterpreterOptions& options, bool scalar_only) {
+  Impl& impl = *impl_;
+  impl.max_batch = std::clamp<std::size_t>(options.max_batch, 1, InterpreterOptions::kMaxBatch);
+  impl.model_input_size = model.input_size();
+  if (impl.max_batch == 1) return;
+
+  const std::vector<internal::LayerView>& views = model.impl_->view.layers;
+  const kernels::BatchKernelVariant* gemm = kernels::SelectBatchKernel(WeightEncoding::kDense, scalar_only);
+  const kernels::BatchKernelVariant* spmm = kernels::SelectBatchKernel(WeightEncoding::kCsr, scalar_only);
+  impl.batch_layers.resize(views.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const internal::LayerView& view = views[i];
+    const PlannedLayer& planned = impl.layers[i];
+    BatchLayer& layer = impl.batch_layers[i];
+    layer.input_size = planned.input_size;
+    layer.output_size = planned.output_size;
+    layer.relu = planned.relu;
+    layer.bias = planned.bias;
+    const WeightEncoding stored = view.info.encoding;
+    const bool sparse = stored == WeightEncoding::kCsr || stored == WeightEncoding::kCsc;
+    if (sparse && options.mode == ExecutionMode::kAsStored) {
+      if (stored == WeightEncoding::kCsr) {
+        layer.kernel = spmm;
+        layer.row_ptr = view.row_ptr;
+        layer.col_idx = view.col_idx;
+        layer.csr_values = view.csr_values;
+      }
+    } else if (sparse && options.mode == ExecutionMode::kAuto) {
+      const double cells = static_cast<double>(view.info.output_size) * view.info.input_size;
+      const bool as_csr =
+          cells > 0.0 && static_cast<double>(view.info.stored_values) / cells <= spmm->spmm_max_density;
+      if (as_csr) {
+        // A CSR layer's own arrays, the CSR copy kAuto made of a CSC layer, or a new copy.
+        layer.kernel = spmm;
+        layer.row_ptr = planned.row_ptr;
+        layer.col_idx = planned.col_idx;
+        layer.csr_values = planned.csr_values;
+        if (layer.row_ptr == nullptr) {
+          impl.csr_copies.push_back(CscToCsr(view));
+          layer.row_ptr = impl.csr_copies.back().row_ptr.data();
+          layer.col_idx = impl.csr_copies.back().col_idx.data();
+          layer.csr_values = impl.csr_copies.back().values.data();
+        }
+      } else {
+        // The dense copy that batch-1 planning made, or a new one.
+        layer.kernel = gemm;
+        layer.dense_values = planned.dense_values;
+        if (layer.dense_values == nullptr) {
+          impl.expanded_weights.push_back(ExpandToDense(view));
+          layer.dense_values = impl.expanded_weights.back().data();
+        }
+      }
+    } else if (planned.encoding == WeightEncoding::kDense) {
+      layer.kernel = gemm;
+      layer.dense_values = planned.dense_values;
+    }
+  }
+
+  // Buffers: layer i reads X_i and writes Y_i, feature-major with room for max_batch
+  // columns per feature. Y_i alternates between ping and pong, and the last layer writes
+  // batch_output. Layer 0 reads batch_input only when it has a batch kernel, and the last
+  // layer writes batch_output only then. Otherwise they read and write samples directly.
+  const std::size_t columns = RoundUpToUnit(impl.max_batch);
+  const std::size_t layer_count = views.size();
+  std::size_t hidden_max = 0;
+  for (std::size_t i = 0; i + 1 < layer_count; ++i) {
+    hidden_max = std::max<std::size_t>(hidden_max, views[i].info.output_size);
+  }
+  // std::vector throws std::length_error rather than std::bad_alloc above max_size().
+  const std::uint64_t largest =
+      std::max<std::uint64_t>({hidden_max, views.front().info.input_size, model.output_size()});
+  if (largest * columns > std::numeric_limits<std::size_t>::max() / sizeof(float) / 2) throw std::bad_alloc();
+  if (impl.batch_layers.front().kernel != nullptr) impl.batch_input.Allocate(views.front().info.input_size * columns);
+  if (impl.batch_layers.back().kernel != nullptr) impl.batch_output.Allocate(model.output_size() * columns);
+  if (layer_count > 1) impl.batch_ping.Allocate(hidden_max * columns);
+  if (layer_count > 2) impl.batch_pong.Allocate(hidden_max * columns);
+  for (std::size_t i = 0; i < layer_count; ++i) {
+    BatchLayer& layer = impl.batch_layers[i];
+    layer.x = i == 0 ? impl.batch_input.data() : impl.batch_layers[i - 1].y;
+    layer.y = i + 1 == layer_count ? impl.batch_output.data()
+                                   : (i % 2 == 0 ? impl.batch_ping.data() : impl.batch_pong.data());
+  }
+
+  const std::size_t units = columns / kBatchUnit;
+  impl.threads = std::min(std::clamp<std::size_t>(options.threads, 1, InterpreterOptions::kMaxThreads), units);
+  if (impl.threads > 1) impl.pool = std::make_unique<internal::ThreadPool>(impl.threads);
+}
+
+// Runs layer i for each sample with its batch-1 kernel through InvokeLayer, copying the
+// sample's column of X_i into the batch-1 input of the layer and its output back into Y_i.
+void Interpreter::RunBatchLayersPerSample(std::size_t i, std::span<const float> inputs, std::size_t batch,
+                                          std::size_t stride, std::span<float> outputs) {
+  Impl& impl = *impl_;
+  const BatchLayer& layer = impl.batch_layers[i];
+  const bool last = i + 1 == impl.layers.size();
+  float* x = i == 0 ? impl.input.data() : impl.layers[i - 1].y;
+  const float* y = last ? impl.output.data() : impl.layers[i].y;
+  for (std::size_t b = 0; b < batch; ++b) {
+    if (i == 0) {
+      std::copy_n(inputs.data() + b * impl.model_input_size, impl.model_input_size, x);
+    } else {
+      for (std::uint32_t f = 0; f < layer.input_size; ++f) x[f] = layer.x[f * stride + b];
+    }
+    InvokeLayer(i);
+    if (last) {
+      std::copy_n(y, layer.output_size, outputs.data() + b * layer.output_size);
+    } else {
+      for (std::uint32_t r = 0; r < layer.output_size; ++r) layer.y[r * stride + b] = y[r];
+    }
+  }
+}
+
+Status Interpreter::InvokeBatch(std::span<const float> inputs, std::size_t batch, std::span<float> outputs) {
+  Impl& impl = *impl_;
+  if (batch < 1 || batch > impl.max_batch) {
+    return Status(StatusCode::kInvalidArgument, "Interpreter::InvokeBatch: batch = " + std::to_string(batch) +
+                                                    " is out of range [1, max_batch = " +
+                                                    std::to_string(impl.max_batch) + "]");
+  }
+  const std::size_t input_size = impl.model_input_size;
+  const std::size_t output_size = impl.output.size();
+  if (inputs.size() != batch * input_size) {
+    return Status(StatusCode::kInvalidArgument,
+                  "Interpreter::InvokeBatch: inputs has " + std::to_string(inputs.size()) +
+                      " values, expected batch x input_size = " + std::to_string(batch) + " x " +
+                      std::to_string(input_size) + " = " + std::to_string(batch * input_size));
+  }
+  if (outputs.size() != batch * output_size) {
+    return Status(StatusCode::kInvalidArgument,
+                  "Interpreter::InvokeBatch: outputs has " + std::to_string(outputs.size()) +
+                      " values, expected batch x output_size = " + std::to_string(batch) + " x " +
+                      std::to_string(output_size) + " = " + std::to_string(batch * output_size));
+  }
+
+  const std::size_t stride = RoundUpToUnit(batch);
+  const std::size_t layer_count = impl.batch_layers.size();
+  std::size_t first = 0;
+  while (first < layer_count) {
+    if (impl.batch_layers[first].kernel == nullptr) {
+      RunBatchLayersPerSample(first, inputs, batch, stride, outputs);
+      ++first;
+      continue;
+    }
+    std::size_t last = first;
+    while (last + 1 < layer_count && impl.batch_layers[last + 1].kernel != nullptr) ++last;
+    BatchSegment segment;
+    segment.layers = impl.batch_layers.data();
+    segment.layer_count = layer_count;
+    segment.first = first;
+    segment.last = last;
+    segment.batch = batch;
+    segment.stride = stride;
+    segment.tasks = std::min(impl.threads, stride / kBatchUnit);
+    segment.inputs = inputs.data();
+    segment.model_input_size = input_size;
+    segment.input_indices = impl.input_indices;
+    segment.outputs = outputs.data();
+    if (segment.tasks > 1) {
+      impl.pool->Run(segment.tasks, &RunBatchTask, &segment);
+    } else {
+      RunBatchColumns(segment, 0, batch);
+    }
+    first = last + 1;
+  }
+  return Status::Ok();
+}
+
+std::size_t Interpreter::max_batch() const { return impl_->max_batch; }
+
+std::size_t Interpreter::threads() const { return impl_->threads; }
+
+std::string_view Interpreter::batch_kernel_name(std::size_t i) const {
+  assert(i < impl_->layers.size());
+  if (impl_->batch_layers.empty()) return {};
+  const kernels::BatchKernelVariant* kernel = impl_->batch_layers[i].kernel;
+  return kernel != nullptr ? kernel->name : impl_->layers[i].kernel_name;
 }
 
 }  // namespace frugal

@@ -1,5 +1,6 @@
 // Replaces the global operator new of the test executable (only the plain and array
-// forms, which std::vector and std::string use) to record the largest request.
+// forms, which std::vector and std::string use) to record the largest request and count
+// the requests.
 #include "allocation_tracker.h"
 
 #include <atomic>
@@ -10,9 +11,11 @@ namespace {
 
 std::atomic<bool> tracking{false};
 std::atomic<std::size_t> largest{0};
+std::atomic<std::size_t> count{0};
 
 void* Allocate(std::size_t size) {
   if (tracking.load(std::memory_order_relaxed)) {
+    count.fetch_add(1, std::memory_order_relaxed);
     std::size_t seen = largest.load(std::memory_order_relaxed);
     while (size > seen && !largest.compare_exchange_weak(seen, size)) {
     }
@@ -35,6 +38,7 @@ namespace frugal::testing {
 
 void StartTrackingAllocations() {
   largest = 0;
+  count = 0;
   tracking = true;
 }
 
@@ -42,5 +46,7 @@ std::size_t StopTrackingAllocations() {
   tracking = false;
   return largest.load();
 }
+
+std::size_t TrackedAllocationCount() { return count.load(); }
 
 }  // namespace frugal::testing

@@ -2,6 +2,7 @@
  * a C header and every call crosses a real C/C++ boundary. */
 #include "c_api_calls.h"
 
+#include <math.h>
 #include <string.h>
 
 int c_load_file(const char* path, frugal_status* status) {
@@ -91,6 +92,76 @@ int c_check_arguments(const char* path) {
     }
   }
   frugal_interpreter_free(interpreter);
+  frugal_model_free(model);
+  return failed;
+}
+
+int c_check_batch(const char* path) {
+  enum { kBatch = 3, kMaxSize = 16 };
+  frugal_model* model = NULL;
+  frugal_interpreter* single = NULL;
+  frugal_interpreter* batched = NULL;
+  frugal_interpreter_options options;
+  float in[kBatch * kMaxSize];
+  float out[kBatch * kMaxSize];
+  float expected[kMaxSize];
+  size_t n_in;
+  size_t n_out;
+  size_t i;
+  int failed = 0;
+
+  if (frugal_model_load_file(path, &model, NULL) != FRUGAL_OK) return 1;
+  n_in = frugal_model_input_size(model);
+  n_out = frugal_model_output_size(model);
+  if (n_in > kMaxSize || n_out > kMaxSize) {
+    frugal_model_free(model);
+    return 2;
+  }
+  for (i = 0; i < kBatch * n_in; ++i) in[i] = (float)((i * 7) % 11) / 10.0f - 0.5f;
+
+  options.max_batch = 0;
+  options.threads = 1;
+  if (frugal_interpreter_create_with_options(model, &options, &batched, NULL) != FRUGAL_INVALID_ARGUMENT ||
+      batched != NULL) {
+    frugal_model_free(model);
+    return 3;
+  }
+  options.max_batch = 4;
+  options.threads = 2;
+  if (frugal_interpreter_create_with_options(model, &options, &batched, NULL) != FRUGAL_OK) {
+    frugal_model_free(model);
+    return 4;
+  }
+  if (frugal_interpreter_create_with_options(model, NULL, &single, NULL) != FRUGAL_OK) {
+    failed = 5;
+  } else if (frugal_interpreter_invoke_batch(batched, in, kBatch * n_in, kBatch, out, kBatch * n_out) != FRUGAL_OK) {
+    failed = 6;
+  } else if (frugal_interpreter_invoke_batch(batched, in, 5 * n_in, 5, out, 5 * n_out) != FRUGAL_INVALID_ARGUMENT ||
+             strstr(frugal_interpreter_last_error(batched), "max_batch = 4") == NULL) {
+    failed = 7;
+  } else if (frugal_interpreter_invoke_batch(batched, in, kBatch * n_in, kBatch, out, n_out) !=
+             FRUGAL_INVALID_ARGUMENT) {
+    failed = 8;
+  } else if (frugal_interpreter_invoke_batch(batched, NULL, kBatch * n_in, kBatch, out, kBatch * n_out) !=
+             FRUGAL_INVALID_ARGUMENT) {
+    failed = 9;
+  } else if (frugal_interpreter_invoke_batch(single, in, 2 * n_in, 2, out, 2 * n_out) != FRUGAL_INVALID_ARGUMENT) {
+    failed = 10; /* NULL options mean max_batch = 1 */
+  } else {
+    size_t b;
+    for (b = 0; b < kBatch && failed == 0; ++b) {
+      if (frugal_interpreter_invoke(single, in + b * n_in, n_in, expected, n_out) != FRUGAL_OK) {
+        failed = 11;
+        break;
+      }
+      for (i = 0; i < n_out; ++i) {
+        const float scale = fabsf(expected[i]) > 1.0f ? fabsf(expected[i]) : 1.0f;
+        if (fabsf(out[b * n_out + i] - expected[i]) > 1e-5f * scale) failed = 12;
+      }
+    }
+  }
+  frugal_interpreter_free(single);
+  frugal_interpreter_free(batched);
   frugal_model_free(model);
   return failed;
 }

@@ -29,6 +29,12 @@ frugal_status_code c_run_file(const char* path, const float* in, size_t n_in, fl
  * number (1-based) of the first check that failed. */
 int c_check_arguments(const char* path);
 
+/* Checks frugal_interpreter_create_with_options and frugal_interpreter_invoke_batch on
+ * the model at `path` (at most 16 inputs and outputs): a batch of 3 against 3 single
+ * invokes, then options and sizes out of range. Returns 0 when all behave as documented,
+ * otherwise the number of the first check that failed. */
+int c_check_batch(const char* path);
+
 #ifdef __cplusplus
 }
 #endif

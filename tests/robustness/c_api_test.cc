@@ -15,6 +15,14 @@ TEST_CASE("C API argument checks") {
   CHECK(c_check_arguments(path.c_str()) == 0);
 }
 
+TEST_CASE("C API batch invoke") {
+  const frugal::testing::TestModel model = frugal::testing::RandomModel(8, {6, 5, 3}, {true, false}, 0.5);
+  const std::string path = (frugal::testing::ScratchDir() / "c_api_batch.frugal").string();
+  frugal::testing::WriteBytes(path, frugal::testing::Serialize(model));
+  // 0 means every check passed; otherwise the number of the first failed check in c_api_calls.c.
+  CHECK(c_check_batch(path.c_str()) == 0);
+}
+
 TEST_CASE("C API missing file and directory") {
   frugal_status status{};
   const std::string missing = (frugal::testing::ScratchDir() / "no_such.frugal").string();

@@ -1,6 +1,7 @@
-// One Model shared by several threads, each with its own Interpreter: every thread's
-// outputs must be bit-identical to a single-threaded run. scripts/sanitize.sh runs this
-// under ThreadSanitizer, which reports any data race on the shared model.
+// One Model shared by several threads, each with its own Interpreter, and one Interpreter
+// whose InvokeBatch runs on its worker threads: outputs must be bit-identical to a
+// single-threaded run. scripts/sanitize.sh runs this under ThreadSanitizer, which reports
+// any data race on the shared model or between the batch workers.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -70,6 +71,40 @@ TEST_CASE("concurrent interpreters match single-threaded") {
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) CHECK_MESSAGE(mismatches[t] == 0, "thread " << t);
+}
+
+TEST_CASE("batch worker threads match one thread") {
+  const std::vector<std::uint8_t> bytes =
+      testing::Serialize(testing::RandomModel(12, {48, 32, 24, 10}, {true, false, true}, 0.7));
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::FromBuffer(bytes.data(), bytes.size(), &model).ok());
+  constexpr std::size_t kMaxBatch = 64;
+  std::vector<float> inputs;
+  for (int k = 0; k < static_cast<int>(kMaxBatch); ++k) {
+    const std::vector<float> input = MakeInput(model->input_size(), k);
+    inputs.insert(inputs.end(), input.begin(), input.end());
+  }
+
+  InterpreterOptions options;
+  options.max_batch = kMaxBatch;
+  Interpreter one_thread(*model, options);
+  options.threads = 4;
+  Interpreter pooled(*model, options);
+  REQUIRE(pooled.threads() == 4);
+  // Batches of 1 to 4 units of 16 samples and a partial unit, repeated so that workers go
+  // back and forth between spinning and sleeping.
+  for (int round = 0; round < kRounds; ++round) {
+    for (std::size_t batch : {kMaxBatch, std::size_t{33}, std::size_t{16}, std::size_t{50}}) {
+      const std::size_t out = batch * model->output_size();
+      std::vector<float> expected(out);
+      std::vector<float> actual(out);
+      const std::span<const float> in(inputs.data(), batch * model->input_size());
+      REQUIRE(one_thread.InvokeBatch(in, batch, expected).ok());
+      REQUIRE(pooled.InvokeBatch(in, batch, actual).ok());
+      REQUIRE_MESSAGE(std::memcmp(expected.data(), actual.data(), out * sizeof(float)) == 0,
+                      "batch " << batch << ", round " << round);
+    }
+  }
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // shapes, with NaN-filled outputs so an element a kernel forgets to write fails.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -787,6 +789,208 @@ TEST_CASE("dispatch picks the first available variant") {
     }
     REQUIRE(first != nullptr);
     CHECK(&kernels::SelectKernel(encoding) == first);
+  }
+}
+
+// Batch sizes below, at and above the batch kernels' column tiles (4, 8, 16 and 32), with
+// the odd tails 1, 2, 3, 5, 7.
+const std::uint32_t kBatches[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 32, 33};
+const std::uint32_t kBatchRows[] = {1, 2, 3, 4, 5, 7, 8, 9, 17, 64};
+const std::uint32_t kBatchCols[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 64, 784};
+
+// A feature-major batch: column j of feature c is x[c * stride + j]. The `pad` elements
+// between rows are NaN, so a kernel that reads past `batch` into its output fails, and
+// the buffer ends right after the last row's batch values, so ASan catches an over-read.
+struct BatchCase {
+  std::uint32_t rows;
+  std::uint32_t cols;
+  std::uint32_t batch;
+  std::size_t x_stride;
+  std::size_t y_stride;
+  std::vector<float> weights;  // row-major
+  std::vector<float> x;
+  std::vector<float> bias;
+};
+
+BatchCase MakeBatchCase(std::mt19937& rng, std::uint32_t rows, std::uint32_t cols, std::uint32_t batch,
+                        double zero_fraction, std::uint32_t pad) {
+  BatchCase c{rows, cols, batch, batch + pad, batch + pad,
+              testing::RandomWeights(rng, std::size_t{rows} * cols, zero_fraction), {}, {}};
+  c.x.assign((cols - 1) * c.x_stride + batch, kNaN);
+  for (std::uint32_t k = 0; k < cols; ++k) {
+    const std::vector<float> values = testing::RandomWeights(rng, batch, 0.3);
+    std::copy(values.begin(), values.end(), c.x.begin() + static_cast<std::ptrdiff_t>(k * c.x_stride));
+  }
+  c.bias = testing::RandomWeights(rng, rows, 0.0);
+  return c;
+}
+
+double BatchTermMagnitude(const BatchCase& c, std::uint32_t r, std::uint32_t j) {
+  double sum = std::fabs(c.bias[r]);
+  for (std::uint32_t k = 0; k < c.cols; ++k) {
+    sum += std::fabs(c.weights[std::size_t{r} * c.cols + k] * c.x[k * c.x_stride + j]);
+  }
+  return sum;
+}
+
+// Runs `variant` on `c` into a NaN-filled output with y_stride - batch padding elements
+// per row and kGuard elements past the end.
+std::vector<float> RunBatchVariant(const kernels::BatchKernelVariant& variant, const BatchCase& c,
+                                   const testing::TestLayer& csr, bool relu) {
+  std::vector<float> y(c.rows * c.y_stride + kGuard, kNaN);
+  if (variant.encoding == WeightEncoding::kDense) {
+    variant.gemm(c.rows, c.cols, c.batch, c.weights.data(), c.x.data(), c.x_stride, c.bias.data(), relu, y.data(),
+                 c.y_stride);
+  } else {
+    variant.spmm(c.rows, c.batch, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data(),
+                 c.x_stride, c.bias.data(), relu, y.data(), c.y_stride);
+  }
+  return y;
+}
+
+// Reports the first mismatch or the first write outside [0, batch) of a row.
+void CheckBatchAgainstReference(const char* name, const BatchCase& c, double zero_fraction, bool relu,
+                                const std::vector<float>& expected, const std::vector<float>& y) {
+  for (std::uint32_t r = 0; r < c.rows; ++r) {
+    for (std::size_t j = 0; j < c.y_stride; ++j) {
+      const float value = y[r * c.y_stride + j];
+      if (j >= c.batch) {
+        if (!std::isnan(value)) {
+          FAIL_CHECK(name << " rows=" << c.rows << " cols=" << c.cols << " batch=" << c.batch << " wrote y[" << r
+                          << ", " << j << "] past the batch");
+          return;
+        }
+        continue;
+      }
+      const double tolerance = kRelativeTolerance * BatchTermMagnitude(c, r, static_cast<std::uint32_t>(j));
+      if (!(std::fabs(static_cast<double>(value) - expected[r * c.y_stride + j]) <= tolerance)) {
+        FAIL_CHECK(name << " rows=" << c.rows << " cols=" << c.cols << " batch=" << c.batch
+                        << " zero_fraction=" << zero_fraction << " relu=" << relu << ": y[" << r << ", " << j
+                        << "] = " << value << ", reference " << expected[r * c.y_stride + j] << ", tolerance "
+                        << tolerance);
+        return;
+      }
+    }
+  }
+  for (std::uint32_t g = 0; g < kGuard; ++g) {
+    if (!std::isnan(y[c.rows * c.y_stride + g])) {
+      FAIL_CHECK(name << " rows=" << c.rows << " cols=" << c.cols << " batch=" << c.batch << " wrote past the end");
+      return;
+    }
+  }
+}
+
+TEST_CASE("batch kernel variants match the reference on edge shapes") {
+  std::vector<const kernels::BatchKernelVariant*> variants;
+  std::string tested_names;
+  for (const kernels::BatchKernelVariant& variant : kernels::BatchKernelVariants()) {
+    if (!variant.is_available()) {
+      MESSAGE("skipping " << variant.name << ": not supported by this CPU");
+      continue;
+    }
+    variants.push_back(&variant);
+    tested_names += std::string(" ") + variant.name;
+  }
+  MESSAGE("batch kernel variants tested:" << tested_names);
+
+  std::mt19937 rng(4321);
+  for (std::uint32_t rows : kBatchRows) {
+    for (std::uint32_t cols : kBatchCols) {
+      for (double zero_fraction : kZeroFractions) {
+        for (std::uint32_t batch : kBatches) {
+          // Padded rows on every other batch size, so both strides are covered.
+          const std::uint32_t pad = batch % 2 == 0 ? 0 : 3;
+          const BatchCase c = MakeBatchCase(rng, rows, cols, batch, zero_fraction, pad);
+          const testing::TestLayer csr = testing::CsrLayer("", cols, rows, c.weights, {}, false);
+          for (bool relu : {false, true}) {
+            std::vector<float> expected(c.rows * c.y_stride, kNaN);
+            kernels::reference::f32_gemm(rows, cols, batch, c.weights.data(), c.x.data(), c.x_stride, c.bias.data(),
+                                         relu, expected.data(), c.y_stride);
+            for (const kernels::BatchKernelVariant* variant : variants) {
+              CheckBatchAgainstReference(variant->name, c, zero_fraction, relu, expected,
+                                         RunBatchVariant(*variant, c, csr, relu));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  auto tested = [&](kernels::Isa isa, WeightEncoding encoding) {
+    for (const kernels::BatchKernelVariant* variant : variants) {
+      if (variant->isa == isa && variant->encoding == encoding) return true;
+    }
+    return false;
+  };
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kDense));
+  CHECK(tested(kernels::Isa::kScalar, WeightEncoding::kCsr));
+#if defined(FRUGAL_KERNELS_NEONFMA)
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kDense), "NEON was compiled, but no NEON gemm ran");
+  CHECK_MESSAGE(tested(kernels::Isa::kNeonFma, WeightEncoding::kCsr), "NEON was compiled, but no NEON spmm ran");
+#endif
+#if defined(FRUGAL_KERNELS_AVX2)
+  if (CpuHasAvx2Fma()) {
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kDense), "the CPU has AVX2, but no AVX2 gemm ran");
+    CHECK_MESSAGE(tested(kernels::Isa::kAvx2, WeightEncoding::kCsr), "the CPU has AVX2, but no AVX2 spmm ran");
+  }
+#endif
+}
+
+TEST_CASE("batch kernels give each column the same result at any offset") {
+  // The interpreter gives threads different column ranges, so a sample's output must not
+  // depend on where its column sits in the batch: in a vector lane, a tail or a masked
+  // tail. Column j of a batch of 37 is compared bitwise with the same column run alone.
+  std::mt19937 rng(77);
+  const std::uint32_t rows = 9;
+  const std::uint32_t cols = 53;
+  const std::uint32_t batch = 37;
+  const BatchCase c = MakeBatchCase(rng, rows, cols, batch, 0.5, 0);
+  const testing::TestLayer csr = testing::CsrLayer("", cols, rows, c.weights, {}, false);
+  for (const kernels::BatchKernelVariant& variant : kernels::BatchKernelVariants()) {
+    if (!variant.is_available()) continue;
+    CAPTURE(variant.name);
+    const std::vector<float> whole = RunBatchVariant(variant, c, csr, true);
+    for (std::uint32_t j = 0; j < batch; ++j) {
+      std::vector<float> y(rows * c.y_stride, kNaN);
+      if (variant.encoding == WeightEncoding::kDense) {
+        variant.gemm(rows, cols, 1, c.weights.data(), c.x.data() + j, c.x_stride, c.bias.data(), true, y.data() + j,
+                     c.y_stride);
+      } else {
+        variant.spmm(rows, 1, csr.row_ptr.data(), csr.col_idx.data(), csr.csr_values.data(), c.x.data() + j,
+                     c.x_stride, c.bias.data(), true, y.data() + j, c.y_stride);
+      }
+      for (std::uint32_t r = 0; r < rows; ++r) {
+        CHECK_MESSAGE(y[r * c.y_stride + j] == whole[r * c.y_stride + j], "row " << r << ", column " << j);
+      }
+    }
+  }
+}
+
+TEST_CASE("batch kernel list and dispatch") {
+  bool gemm = false;
+  bool spmm = false;
+  for (const kernels::BatchKernelVariant& variant : kernels::BatchKernelVariants()) {
+    CHECK((variant.gemm != nullptr) == (variant.encoding == WeightEncoding::kDense));
+    CHECK((variant.spmm != nullptr) == (variant.encoding == WeightEncoding::kCsr));
+    CHECK_MESSAGE((variant.encoding == WeightEncoding::kCsr) == (variant.spmm_max_density > 0.0f), variant.name);
+    gemm = gemm || std::string(variant.name) == "f32_gemm_4x8__scalar";
+    spmm = spmm || std::string(variant.name) == "f32_spmm_1x16__scalar";
+  }
+  CHECK(gemm);
+  CHECK(spmm);
+  CHECK(kernels::SelectBatchKernel(WeightEncoding::kCsc) == nullptr);
+  REQUIRE(kernels::SelectBatchKernel(WeightEncoding::kDense, /*scalar_only=*/true) != nullptr);
+  CHECK(std::string(kernels::SelectBatchKernel(WeightEncoding::kDense, true)->name) == "f32_gemm_4x8__scalar");
+  for (WeightEncoding encoding : {WeightEncoding::kDense, WeightEncoding::kCsr}) {
+    const kernels::BatchKernelVariant* first = nullptr;
+    for (const kernels::BatchKernelVariant& variant : kernels::BatchKernelVariants()) {
+      if (variant.encoding == encoding && variant.is_available()) {
+        first = &variant;
+        break;
+      }
+    }
+    REQUIRE(first != nullptr);
+    CHECK(kernels::SelectBatchKernel(encoding) == first);
   }
 }
 

@@ -4,7 +4,8 @@
  *
  * Errors: the load and create functions, which have no handle to report on yet, fill a
  * caller-owned frugal_status (pass NULL to ignore the message). frugal_interpreter_invoke
- * stores its message in the interpreter, where frugal_interpreter_last_error returns it.
+ * and frugal_interpreter_invoke_batch store their message in the interpreter, where
+ * frugal_interpreter_last_error returns it.
  *
  * Threads: a loaded model is immutable and may be shared by interpreters on several
  * threads; one interpreter is for one thread at a time. */
@@ -63,6 +64,23 @@ size_t frugal_model_output_size(const frugal_model* model);
 frugal_status_code frugal_interpreter_create(const frugal_model* model, frugal_interpreter** interpreter,
                                              frugal_status* status);
 
+/* Options of frugal_interpreter_create_with_options. */
+typedef struct frugal_interpreter_options {
+  /* The largest batch frugal_interpreter_invoke_batch accepts, in [1, 65536]. */
+  size_t max_batch;
+  /* Threads that run frugal_interpreter_invoke_batch, the calling thread included, in
+   * [1, 256]. Batches are split in runs of 16 samples, so at most ceil(max_batch / 16)
+   * threads are started, when the interpreter is created. */
+  size_t threads;
+} frugal_interpreter_options;
+
+/* Like frugal_interpreter_create, and plans for batches of up to options->max_batch
+ * samples on options->threads threads. NULL options means max_batch = 1 and threads = 1.
+ * Values out of range are FRUGAL_INVALID_ARGUMENT. */
+frugal_status_code frugal_interpreter_create_with_options(const frugal_model* model,
+                                                          const frugal_interpreter_options* options,
+                                                          frugal_interpreter** interpreter, frugal_status* status);
+
 /* Frees an interpreter. NULL is allowed. */
 void frugal_interpreter_free(frugal_interpreter* interpreter);
 
@@ -71,6 +89,13 @@ void frugal_interpreter_free(frugal_interpreter* interpreter);
  * it. On failure `out` is unchanged and frugal_interpreter_last_error returns the reason. */
 frugal_status_code frugal_interpreter_invoke(frugal_interpreter* interpreter, const float* in, size_t n_in,
                                              float* out, size_t n_out);
+
+/* Runs `batch` inferences, 1 <= batch <= the interpreter's max_batch: reads batch x input
+ * size floats from `in`, sample after sample, and writes batch x output size floats to
+ * `out` in the same order. n_in and n_out must equal those products. Allocates nothing.
+ * On failure `out` is unchanged and frugal_interpreter_last_error returns the reason. */
+frugal_status_code frugal_interpreter_invoke_batch(frugal_interpreter* interpreter, const float* in, size_t n_in,
+                                                   size_t batch, float* out, size_t n_out);
 
 /* The message of the interpreter's last failed invoke, or "" after a successful one.
  * Valid until the next call on the same interpreter; "" for a NULL interpreter. */

@@ -156,16 +156,31 @@ struct InterpreterOptions {
   // for A/B comparisons. Setting the environment variable FRUGAL_SCALAR_KERNELS=1 has the
   // same effect without a code change.
   bool scalar_kernels_only = false;
+  // The largest batch InvokeBatch accepts, in [1, kMaxBatch]. Above 1, the constructor
+  // plans feature-major activation buffers of max_batch samples and a batch kernel per
+  // layer. 1 adds nothing to a batch-1 interpreter.
+  std::size_t max_batch = 1;
+  // Threads that run InvokeBatch, the calling thread included, in [1, kMaxThreads].
+  // InvokeBatch splits the batch into runs of 16 samples and gives each thread whole
+  // runs, so no more than ceil(max_batch / 16) threads are ever started, and a batch of
+  // 16 or fewer runs on the calling thread alone. Invoke always runs on the calling thread.
+  std::size_t threads = 1;
+
+  static constexpr std::size_t kMaxBatch = 65536;
+  static constexpr std::size_t kMaxThreads = 256;
 };
 
-// Runs a model at batch 1. The constructor plans and allocates every buffer; Invoke
-// allocates nothing. One Interpreter is for one thread at a time.
+// Runs a model at batch 1, or at batch <= max_batch through InvokeBatch. The constructor
+// plans and allocates every buffer and starts the worker threads; Invoke and InvokeBatch
+// allocate nothing. One Interpreter is for one calling thread at a time.
 class Interpreter {
  public:
   // Plans the interpreter like the constructor, but returns kOutOfMemory, naming the
   // model and the bytes it needed, instead of throwing std::bad_alloc.
   static Status Create(const Model& model, const InterpreterOptions& options,
                        std::unique_ptr<Interpreter>* interpreter);
+  // Create also rejects options.max_batch or options.threads outside their ranges with
+  // kInvalidArgument, where the constructor clamps them into the ranges.
   // Throws std::bad_alloc when the buffers do not fit in memory; see Create.
   explicit Interpreter(const Model& model, const InterpreterOptions& options = {});
   ~Interpreter();
@@ -182,6 +197,27 @@ class Interpreter {
   // The last layer's outputs (model.output_size() floats), valid after a successful Invoke.
   std::span<const float> output() const;
 
+  // Runs `batch` samples, 1 <= batch <= max_batch(). `inputs` contains batch x input_size
+  // floats, sample after sample (sample b starts at b * input_size), already scaled;
+  // `outputs` receives batch x output_size floats in the same order. Rejects other sizes
+  // with kInvalidArgument and leaves `outputs` unchanged. Each sample's outputs equal a
+  // batch-1 Invoke of it to within float rounding (1e-5 relative in the tests), and do
+  // not depend on the batch size or the thread count, bit for bit.
+  // Dense layers run a batch gemm kernel and CSR layers a batch spmm kernel, or gemm on
+  // a dense copy in kAuto when the layer is denser than the spmm kernel's crossover. A CSC
+  // layer runs as CSR or dense by the same rule in kAuto, and with its batch-1 CSC kernel
+  // sample by sample in kAsStored, because only that kernel skips zero inputs. In kDense
+  // every layer runs gemm. A layer run sample by sample uses input() and output() as
+  // scratch, so InvokeBatch may change them.
+  // NOTE: layers run sample by sample use the calling thread only.
+  Status InvokeBatch(std::span<const float> inputs, std::size_t batch, std::span<float> outputs);
+  std::size_t max_batch() const;
+  // Threads InvokeBatch may run on, the calling thread included; see InterpreterOptions.
+  std::size_t threads() const;
+  // The batch kernel that InvokeBatch runs for layer `i`, or for a layer run sample by
+  // sample, its batch-1 kernel_name(). Empty when max_batch() is 1.
+  std::string_view batch_kernel_name(std::size_t i) const;
+
   // Runs only layer `i`, so profilers can time layers one by one. Layer 0 reads input()
   // (gathered first in format 2) and later layers read the previous output, so layers
   // must run in order.
@@ -190,7 +226,8 @@ class Interpreter {
   // Read-only facts for profilers: the name of the kernel variant that layer `i` runs
   // (for example "f32_csrmv__scalar"), and the bytes of the buffers this interpreter
   // allocated (activations, plus the dense copies of CSR layers that run dense in kDense
-  // or kAuto, and the second form of CSC layers in kAuto). A CSC layer in kAuto chooses its
+  // or kAuto, the second form of CSC layers in kAuto, and the batch buffers and copies
+  // when max_batch > 1). A CSC layer in kAuto chooses its
   // kernel per call, so kernel_name returns the one its latest InvokeLayer ran (the CSC
   // kernel before the first call), and kernel_runs counts the calls of each.
   std::string_view kernel_name(std::size_t i) const;
@@ -201,6 +238,10 @@ class Interpreter {
   std::size_t buffer_bytes() const;
 
  private:
+  void PlanBatch(const Model& model, const InterpreterOptions& options, bool scalar_only);
+  void RunBatchLayersPerSample(std::size_t i, std::span<const float> inputs, std::size_t batch, std::size_t stride,
+                               std::span<float> outputs);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
