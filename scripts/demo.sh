@@ -42,8 +42,11 @@ echo "demo.sh: training 784-64-64-10 with ProximalAdagrad for $epochs epochs" >&
 "$bin/frugal-train" --preset demo --epochs "$epochs" --data-dir "$mnist" \
   --output "$out/demo.npz" >"$out/demo-train.jsonl"
 
+# The training images show the converter which inputs are often zero, so that it can
+# store layers whose kernels skip zero inputs where that is faster.
 echo "demo.sh: converting to $out/demo.frugal" >&2
-"$bin/frugal-convert" "$out/demo.npz" -o "$out/demo.frugal" | tee "$out/demo-convert.txt" >&2
+"$bin/frugal-convert" "$out/demo.npz" -o "$out/demo.frugal" --calibration-images "$mnist/train-images-idx3-ubyte" |
+  tee "$out/demo-convert.txt" >&2
 
 echo "demo.sh: running on the 10,000 test images" >&2
 "$bin/frugal-run" "$out/demo.frugal" --images "$mnist/t10k-images-idx3-ubyte" \
