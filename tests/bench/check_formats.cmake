@@ -2,8 +2,8 @@
 # three outputs carry the same facts: model size and weight counts, the methods and their
 # run counts, the per-layer profile, a CSV header, outputs that agree across methods and,
 # when EXPECT_KERNEL is set, that every layer of the stored model ran a kernel whose name
-# contains it.
-#   cmake [-DEXPECT_KERNEL=csrmv] -P check_formats.cmake -- TOOL MODEL ARGS...
+# matches it (one regex, or one per layer separated by commas).
+#   cmake [-DEXPECT_KERNEL=csrmv|-DEXPECT_KERNEL=csrmv,csrmv,gemv] -P check_formats.cmake -- TOOL MODEL ARGS...
 # Timings differ from run to run, so only facts that do not depend on time are compared.
 
 include("${CMAKE_CURRENT_LIST_DIR}/../support/command_after_dashes.cmake")
@@ -88,7 +88,17 @@ foreach(i RANGE ${last_layer})
   if(NOT out_text MATCHES "\n${i} +[^ ]+ +${kernel} +${rows} +${cols} +${layer_nonzeros} ")
     message(FATAL_ERROR "text has no profile row ${i}: ${kernel} ${rows} x ${cols}, ${layer_nonzeros} non-zeros")
   endif()
-  if(DEFINED EXPECT_KERNEL AND NOT kernel MATCHES "${EXPECT_KERNEL}")
-    message(FATAL_ERROR "layer ${i} ran ${kernel}, expected a kernel matching ${EXPECT_KERNEL}")
+  if(DEFINED EXPECT_KERNEL)
+    # One regex for every layer, or one per layer separated by commas.
+    string(REPLACE "," ";" expected_kernels "${EXPECT_KERNEL}")
+    list(LENGTH expected_kernels expect_count)
+    if(expect_count GREATER 1)
+      list(GET expected_kernels ${i} expected_kernel)
+    else()
+      set(expected_kernel "${EXPECT_KERNEL}")
+    endif()
+    if(NOT kernel MATCHES "${expected_kernel}")
+      message(FATAL_ERROR "layer ${i} ran ${kernel}, expected a kernel matching ${expected_kernel}")
+    endif()
   endif()
 endforeach()
