@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/f32-bsrmv/bsrmv_dispatch.h"
 #include "kernels/kernels.h"
 
 namespace frugal::kernels {
@@ -153,23 +154,6 @@ void Bsrmv1x1(std::uint32_t rows, const std::uint32_t* block_row_ptr, const Inde
   }
 }
 
-template <template <typename, bool> class Kernel>
-void Dispatch(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
-              const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
-              float* y) {
-  if (col_u16 != nullptr) {
-    if (relu) {
-      Kernel<std::uint16_t, true>::Run(rows, block_row_ptr, col_u16, values, x, bias, y);
-    } else {
-      Kernel<std::uint16_t, false>::Run(rows, block_row_ptr, col_u16, values, x, bias, y);
-    }
-  } else if (relu) {
-    Kernel<std::uint32_t, true>::Run(rows, block_row_ptr, col_u32, values, x, bias, y);
-  } else {
-    Kernel<std::uint32_t, false>::Run(rows, block_row_ptr, col_u32, values, x, bias, y);
-  }
-}
-
 template <typename Index, bool kRelu>
 struct Kernel8x1 {
   static constexpr auto Run = &Bsrmv8x1<Index, kRelu>;
@@ -192,25 +176,25 @@ struct Kernel1x1 {
 void f32_bsrmv_1x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                             const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                             bool relu, float* y) {
-  Dispatch<Kernel1x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Kernel1x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_4x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                             const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                             bool relu, float* y) {
-  Dispatch<Kernel4x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Kernel4x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_8x1__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                             const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                             bool relu, float* y) {
-  Dispatch<Kernel8x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Kernel8x1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_1x4__neonfma(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                             const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                             bool relu, float* y) {
-  Dispatch<Kernel1x4>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Kernel1x4>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 }  // namespace frugal::kernels

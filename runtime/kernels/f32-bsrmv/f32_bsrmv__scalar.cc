@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/f32-bsrmv/bsrmv_dispatch.h"
 #include "kernels/kernels.h"
 
 namespace frugal::kernels {
@@ -51,47 +52,39 @@ void BsrmvScalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const I
   }
 }
 
+// The kernel of R x C blocks, in the form DispatchBsrmv takes.
 template <std::uint32_t R, std::uint32_t C>
-void Dispatch(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
-              const std::uint32_t* col_u32, const float* values, const float* x, const float* bias, bool relu,
-              float* y) {
-  if (col_u16 != nullptr) {
-    if (relu) {
-      BsrmvScalar<R, C, std::uint16_t, true>(rows, block_row_ptr, col_u16, values, x, bias, y);
-    } else {
-      BsrmvScalar<R, C, std::uint16_t, false>(rows, block_row_ptr, col_u16, values, x, bias, y);
-    }
-  } else if (relu) {
-    BsrmvScalar<R, C, std::uint32_t, true>(rows, block_row_ptr, col_u32, values, x, bias, y);
-  } else {
-    BsrmvScalar<R, C, std::uint32_t, false>(rows, block_row_ptr, col_u32, values, x, bias, y);
-  }
-}
+struct Shape {
+  template <typename Index, bool kRelu>
+  struct Kernel {
+    static constexpr auto Run = &BsrmvScalar<R, C, Index, kRelu>;
+  };
+};
 
 }  // namespace
 
 void f32_bsrmv_1x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                            bool relu, float* y) {
-  Dispatch<1, 1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Shape<1, 1>::Kernel>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_4x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                            bool relu, float* y) {
-  Dispatch<4, 1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Shape<4, 1>::Kernel>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_8x1__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                            bool relu, float* y) {
-  Dispatch<8, 1>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Shape<8, 1>::Kernel>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 void f32_bsrmv_1x4__scalar(std::uint32_t rows, const std::uint32_t* block_row_ptr, const std::uint16_t* col_u16,
                            const std::uint32_t* col_u32, const float* values, const float* x, const float* bias,
                            bool relu, float* y) {
-  Dispatch<1, 4>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
+  DispatchBsrmv<Shape<1, 4>::Kernel>(rows, block_row_ptr, col_u16, col_u32, values, x, bias, relu, y);
 }
 
 }  // namespace frugal::kernels
