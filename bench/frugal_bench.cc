@@ -369,10 +369,10 @@ int Run(const Options& options) {
   std::unique_ptr<frugal::Model> dense_model;
   if (!options.dense_model_path.empty() && !LoadDenseModel(options, *model, &dense_model)) return 1;
   const frugal::Model& dense_source = dense_model ? *dense_model : *model;
-  const std::string& dense_path = dense_model ? options.dense_model_path : options.model_path;
   runners.push_back(std::make_unique<frugal::bench::FrugalRunner>(dense_source, frugal::ExecutionMode::kDense,
                                                                   "frugal_dense", batch, threads));
 #if FRUGAL_BENCH_WITH_EIGEN || FRUGAL_BENCH_WITH_XNNPACK
+  const std::string& dense_path = dense_model ? options.dense_model_path : options.model_path;
   std::vector<frugal::bench::DenseLayer> dense_layers;
   if (!ReadDenseLayers(dense_path, &dense_layers)) return 1;
 #endif
