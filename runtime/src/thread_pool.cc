@@ -33,8 +33,19 @@ std::uint32_t WaitWhileEqual(const std::atomic<std::uint32_t>& value, std::uint3
   }
 }
 
-constexpr std::uint64_t Pack(std::uint32_t generation, std::uint64_t next, std::uint64_t tasks) {
-  return (std::uint64_t{generation} << 32) | (next << 16) | tasks;
+constexpr std::uint32_t kTaskBits = 13;
+constexpr std::uint32_t kTaskMask = (1u << kTaskBits) - 1;
+constexpr std::uint32_t kGenerationShift = 2 * kTaskBits;
+static_assert(ThreadPool::kMaxTasks == kTaskMask);
+
+// The claim word of claim_: generation (low 6 bits), next task, task count.
+constexpr std::uint32_t Pack(std::uint32_t generation, std::uint32_t next, std::uint32_t tasks) {
+  return (generation << kGenerationShift) | (next << kTaskBits) | tasks;
+}
+
+// The bits of `generation` that Pack keeps.
+constexpr std::uint32_t GenerationBits(std::uint32_t generation) {
+  return generation & ((1u << (32 - kGenerationShift)) - 1);
 }
 
 }  // namespace
@@ -56,7 +67,7 @@ void ThreadPool::Run(std::size_t tasks, TaskFn fn, void* context) {
   fn_ = fn;
   context_ = context;
   done_.store(0, std::memory_order_relaxed);
-  claim_.store(Pack(generation, 0, tasks), std::memory_order_release);
+  claim_.store(Pack(generation, 0, static_cast<std::uint32_t>(tasks)), std::memory_order_release);
   generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
 
@@ -68,11 +79,11 @@ void ThreadPool::Run(std::size_t tasks, TaskFn fn, void* context) {
 }
 
 void ThreadPool::RunClaimedTasks(std::uint32_t generation) {
-  std::uint64_t claim = claim_.load(std::memory_order_acquire);
+  std::uint32_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const auto tasks = static_cast<std::uint32_t>(claim & 0xFFFF);
-    const auto next = static_cast<std::uint32_t>((claim >> 16) & 0xFFFF);
-    if (static_cast<std::uint32_t>(claim >> 32) != generation || next >= tasks) return;
+    const std::uint32_t tasks = claim & kTaskMask;
+    const std::uint32_t next = (claim >> kTaskBits) & kTaskMask;
+    if (claim >> kGenerationShift != GenerationBits(generation) || next >= tasks) return;
     if (!claim_.compare_exchange_weak(claim, Pack(generation, next + 1, tasks), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
       continue;  // another thread claimed a task, or a new Run began; claim was reloaded

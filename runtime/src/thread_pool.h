@@ -22,7 +22,7 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  static constexpr std::size_t kMaxTasks = 0xFFFF;
+  static constexpr std::size_t kMaxTasks = 0x1FFF;
 
   // Threads that run tasks, the calling thread included.
   std::size_t size() const { return workers_.size() + 1; }
@@ -42,9 +42,13 @@ class ThreadPool {
   // successful claim (acquire), which Run waits for before it writes them again.
   TaskFn fn_ = nullptr;
   void* context_ = nullptr;
-  // Bits 32..63: the generation of the current Run; bits 16..31: the next task to claim;
-  // bits 0..15: the task count. A claim from an older generation fails its compare.
-  std::atomic<std::uint64_t> claim_{0};
+  // Bits 26..31: the low 6 bits of the current Run's generation; bits 13..25: the next
+  // task to claim; bits 0..12: the task count. 32 bits, because ARMv6 has no 64-bit
+  // atomics without libatomic. The word is the whole state of the claims, so a
+  // compare-exchange from (g, n, t) to (g, n + 1, t) claims task n of whichever Run has
+  // the word, even for a thread that slept through 64 Runs. It reads fn_ and context_
+  // only after its claim, so it runs that Run's task.
+  std::atomic<std::uint32_t> claim_{0};
   std::atomic<std::uint32_t> done_{0};        // tasks of the current Run that finished
   std::atomic<std::uint32_t> generation_{0};  // bumped by every Run, to wake the workers
   std::atomic<bool> stop_{false};
