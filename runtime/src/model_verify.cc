@@ -297,8 +297,8 @@ Status CheckBlockColumns(const Reporter& report, const char* field, const Vector
   return Status::Ok();
 }
 
-// Checks that values[begin, end) of row `row` are in [-127, 127], and all 0 when the
-// row's scale is 0. Returns the count of values that are not 0 through *nonzeros.
+// Checks that values[begin, end) of row `row` are in [-127, 127], that each times the
+// row's scale is finite, and that all are 0 when the scale is 0. Returns the count of values that are not 0 through *nonzeros.
 Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers::Vector<std::int8_t>& values,
                     std::uint32_t begin, std::uint32_t end, std::uint32_t row, float scale,
                     std::uint64_t* nonzeros) {
@@ -307,6 +307,13 @@ Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers
     if (value < -kInt8Max) {
       return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
                             " (row " + std::to_string(row) + ") is out of range [-127, 127]");
+    }
+    // A weight is scale x value. A scale near FLT_MAX makes it infinite, which float
+    // files cannot store, so int8 files may not either.
+    if (!std::isfinite(scale * static_cast<float>(value))) {
+      return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
+                            " (row " + std::to_string(row) + ") times scales[" + std::to_string(row) + "] = " +
+                            FormatFloat(scale) + " is not finite; weights must be finite");
     }
     if (value != 0 && scale == 0.0f) {
       return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +

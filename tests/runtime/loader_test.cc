@@ -721,6 +721,22 @@ TEST_CASE("loader rejects int8 weights") {
                   "layer 1 (fc2): DenseInt8Weights.scales[0] = inf must be finite and at least 0");
   }
 
+  SUBCASE("scale that makes a weight infinite") {
+    TestModel model = Int8Model();
+    model.layers[1].scales[0] = 3.0e38f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.values[0] = 42 (row 0) times scales[0] = 3.00000001e+38 is not "
+                  "finite; weights must be finite");
+  }
+
+  SUBCASE("CSR scale that makes a weight infinite") {
+    TestModel model = Int8Model();
+    model.layers[0].scales[0] = 3.0e38f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.values[0] = 64 (row 0) times scales[0] = 3.00000001e+38 is not "
+                  "finite");
+  }
+
   SUBCASE("non-zero value under a zero scale") {
     TestModel model = Int8Model();
     model.layers[1].scales[0] = 0.0f;
