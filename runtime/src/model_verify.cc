@@ -56,6 +56,24 @@ std::string QuoteIdentifier(const std::uint8_t* bytes) {
   return text + "\"";
 }
 
+// Escapes the control bytes of a name read from the file as \xNN, so that a message
+// stays one line and sends no terminal escape sequences. Other bytes, UTF-8 included,
+// are kept.
+std::string EscapeControlBytes(std::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    const auto b = static_cast<std::uint8_t>(c);
+    if (b >= 0x20 && b != 0x7f) {
+      escaped += c;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", b);
+      escaped += hex;
+    }
+  }
+  return escaped;
+}
+
 // Builds messages that start with the source and, once set, the layer.
 class Reporter {
  public:
@@ -63,7 +81,9 @@ class Reporter {
 
   void SetLayer(std::size_t index, const flatbuffers::String* name) {
     layer_prefix_ = "layer " + std::to_string(index);
-    if (name != nullptr && name->size() > 0) layer_prefix_ += " (" + name->str() + ")";
+    if (name != nullptr && name->size() > 0) {
+      layer_prefix_ += " (" + EscapeControlBytes(std::string_view(name->c_str(), name->size())) + ")";
+    }
     layer_prefix_ += ": ";
   }
 

@@ -298,6 +298,12 @@ TEST_CASE("loader rejects bias and activation") {
     model.layers[0].omit_bias = true;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): bias is missing; expected output_size = 3 values");
   }
+  SUBCASE("layer name with control bytes") {
+    TestModel model = BaseModel();
+    model.layers[1].name = "fc\n2\x1b[2J";
+    model.layers[1].bias[1] = -kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc\\x0a2\\x1b[2J): bias[1] = -inf is not finite");
+  }
   SUBCASE("bias infinite") {
     TestModel model = BaseModel();
     model.layers[1].bias[1] = -kInf;
