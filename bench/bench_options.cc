@@ -11,9 +11,10 @@ namespace frugal::bench {
 
 const char kUsage[] = R"usage(Usage: frugal-bench MODEL.frugal [options]
 
-Measures the latency of MODEL as frugal runs it by default (each sparse layer with the
-CSR kernel, or expanded to dense when it is too dense for CSR to pay, and each CSC layer
-with the CSC kernel on the inputs where skipping zeros pays) side by side with
+Measures the latency of MODEL as frugal runs it by default (each sparse layer with its
+CSR, block CSR or int8 CSR kernel, or expanded to dense when it is too dense for that
+kernel to pay, each CSC layer with the CSC kernel on the inputs where skipping zeros
+pays, and dense-columns layers as stored) side by side with
 the same weights run dense: by frugal's dense kernel and, when this build has
 them, by Eigen and by XNNPACK. The methods alternate in rounds of 10 runs in one process,
 so clock or thermal drift affects all alike. Only the inference is timed
@@ -49,6 +50,7 @@ Options:
                    size and input_scale, and outputs within 1e-4 * max(1, largest
                    |output|) of MODEL's on the first input. Default: MODEL.
   --profile        Time each layer of the stored model (always done in text output).
+                   JSON lists the layers under "profile"; CSV has no profile rows.
                    A layer that ran several kernels lists each with its share of runs.
   -h, --help       Print this help and exit.
 

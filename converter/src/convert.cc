@@ -129,7 +129,7 @@ struct LayerCalibration {
 // stores them, and measures per layer the fraction of zero inputs and the CSC work
 // fraction. Returns nothing when there are no calibration inputs.
 std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vector<std::vector<float>>& inputs,
-                                        const std::string& output_name) {
+                                        const std::string& source) {
   std::vector<LayerCalibration> result;
   if (inputs.empty()) return result;
   result.resize(model.layers.size());
@@ -153,7 +153,7 @@ std::vector<LayerCalibration> Calibrate(const Checkpoint& model, const std::vect
   for (std::size_t n = 0; n < inputs.size(); ++n) {
     const std::vector<float>& raw = inputs[n];
     if (raw.size() != model.input_size) {
-      throw ConvertError(output_name + ": calibration input " + std::to_string(n) + " has " +
+      throw ConvertError(source + ": calibration input " + std::to_string(n) + " has " +
                          std::to_string(raw.size()) + " values, expected the model's input_size = " +
                          std::to_string(model.input_size));
     }
@@ -783,7 +783,9 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
   Checkpoint pruned = checkpoint;
   Prune(pruned, options);
   Checkpoint model = options.eliminate_dead_units ? EliminateDeadUnits(pruned) : pruned;
-  std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, output_name);
+  const std::string& calibration_source =
+      options.calibration_source.empty() ? output_name : options.calibration_source;
+  std::vector<LayerCalibration> calibration = Calibrate(model, options.calibration_inputs, calibration_source);
   auto layer_calibration = [&calibration](std::size_t i) -> const LayerCalibration* {
     return calibration.empty() ? nullptr : &calibration[i];
   };
@@ -796,7 +798,7 @@ Conversion Convert(const Checkpoint& checkpoint, const ConvertOptions& options, 
     if (!keep) {
       RestoreAllInputs(model);
       // Layer 0's zero fraction and CSC work now cover every input.
-      calibration = Calibrate(model, options.calibration_inputs, output_name);
+      calibration = Calibrate(model, options.calibration_inputs, calibration_source);
     }
   }
 

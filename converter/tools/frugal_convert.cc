@@ -343,6 +343,7 @@ int main(int argc, char** argv) {
   try {
     if (!options.calibration_images.empty()) {
       options.convert.calibration_inputs = ReadCalibrationInputs(options.calibration_images);
+      options.convert.calibration_source = options.calibration_images;
       std::fprintf(stderr, "frugal-convert: read %zu calibration images from %s\n",
                    options.convert.calibration_inputs.size(), options.calibration_images.c_str());
     }

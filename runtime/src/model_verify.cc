@@ -56,6 +56,24 @@ std::string QuoteIdentifier(const std::uint8_t* bytes) {
   return text + "\"";
 }
 
+// Escapes the control bytes of a name read from the file as \xNN, so that a message
+// stays one line and sends no terminal escape sequences. Other bytes, UTF-8 included,
+// are kept.
+std::string EscapeControlBytes(std::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    const auto b = static_cast<std::uint8_t>(c);
+    if (b >= 0x20 && b != 0x7f) {
+      escaped += c;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", b);
+      escaped += hex;
+    }
+  }
+  return escaped;
+}
+
 // Builds messages that start with the source and, once set, the layer.
 class Reporter {
  public:
@@ -63,7 +81,9 @@ class Reporter {
 
   void SetLayer(std::size_t index, const flatbuffers::String* name) {
     layer_prefix_ = "layer " + std::to_string(index);
-    if (name != nullptr && name->size() > 0) layer_prefix_ += " (" + name->str() + ")";
+    if (name != nullptr && name->size() > 0) {
+      layer_prefix_ += " (" + EscapeControlBytes(std::string_view(name->c_str(), name->size())) + ")";
+    }
     layer_prefix_ += ": ";
   }
 
@@ -297,8 +317,8 @@ Status CheckBlockColumns(const Reporter& report, const char* field, const Vector
   return Status::Ok();
 }
 
-// Checks that values[begin, end) of row `row` are in [-127, 127], and all 0 when the
-// row's scale is 0. Returns the count of values that are not 0 through *nonzeros.
+// Checks that values[begin, end) of row `row` are in [-127, 127], that each times the
+// row's scale is finite, and that all are 0 when the scale is 0. Returns the count of values that are not 0 through *nonzeros.
 Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers::Vector<std::int8_t>& values,
                     std::uint32_t begin, std::uint32_t end, std::uint32_t row, float scale,
                     std::uint64_t* nonzeros) {
@@ -307,6 +327,13 @@ Status CheckInt8Row(const Reporter& report, const char* table, const flatbuffers
     if (value < -kInt8Max) {
       return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
                             " (row " + std::to_string(row) + ") is out of range [-127, 127]");
+    }
+    // A weight is scale x value. A scale near FLT_MAX makes it infinite, which float
+    // files cannot store, so int8 files may not either.
+    if (!std::isfinite(scale * static_cast<float>(value))) {
+      return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +
+                            " (row " + std::to_string(row) + ") times scales[" + std::to_string(row) + "] = " +
+                            FormatFloat(scale) + " is not finite; weights must be finite");
     }
     if (value != 0 && scale == 0.0f) {
       return report.Invalid(std::string(table) + ".values[" + std::to_string(k) + "] = " + std::to_string(value) +

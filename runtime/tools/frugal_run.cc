@@ -33,10 +33,12 @@ Options:
                  digits, enough to restore the float exactly) of the first N
                  images. Default: 0. Without --labels and --show, one line per image
                  with its index and predicted class is printed instead.
-  --mode MODE    "auto" runs each sparse layer with the CSR kernel, or dense when its
-                 density is above the kernel's crossover; "stored" runs each layer with
-                 the kernel of its stored encoding; "dense" expands sparse layers to
-                 dense first. Default: auto.
+  --mode MODE    "auto" runs each sparse layer (CSR, block CSR, int8 CSR) with its
+                 kernel, or dense when its density is above that kernel's crossover,
+                 a CSC layer with the CSC kernel on calls where skipping zero inputs
+                 pays, and dense and dense-columns layers as stored. "stored" runs
+                 each layer with the kernel of its stored encoding. "dense" expands
+                 every layer to dense first (int8 layers to dense int8). Default: auto.
   --batch N      Run N images per call through Interpreter::InvokeBatch (1 <= N <=
                  65536); the last batch may be smaller. Predictions match batch 1 up
                  to float rounding. Default: 1, which runs Interpreter::Invoke.

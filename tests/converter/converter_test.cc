@@ -467,6 +467,18 @@ TEST_CASE("calibration input of the wrong size") {
                        ConvertError);
 }
 
+TEST_CASE("calibration error names the calibration source") {
+  Checkpoint checkpoint;
+  checkpoint.input_size = 3;
+  checkpoint.layers = {{"dense_1", frugal::converter::Activation::kNone, 3, 2, {1, 0, 0, 0, 0, 1}, {0, 0}}};
+  ConvertOptions options;
+  options.calibration_inputs = {{1, 2}};
+  options.calibration_source = "images.idx3";
+  CHECK_THROWS_WITH_AS(frugal::converter::Convert(checkpoint, options, "out.frugal"),
+                       "images.idx3: calibration input 0 has 2 values, expected the model's input_size = 3",
+                       ConvertError);
+}
+
 TEST_CASE("conversion transposes the Keras kernel") {
   const fs::path dir = CaseDir("orientation");
   const std::vector<KerasLayer> layers = {AsymmetricLayer()};

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
     WriteBytes(dir / "labels.idx1", Idx(0x00000801, {20}, 20));
     WriteBytes(dir / "labels_19.idx1", Idx(0x00000801, {19}, 19));
     WriteBytes(dir / "bad_magic.idx3", Idx(0x00000802, {20, 4, 4}, 20 * 16));
+    // 3x3 images: 9 pixels where good.npz reads 16 inputs.
+    WriteBytes(dir / "images_3x3.idx3", Idx(0x00000803, {20, 3, 3}, 20 * 9));
 
     frugal::npz::Write((dir / "good.npz").string(), Checkpoint({}));
     std::vector<float> with_nan(16 * 8, 0.25f);

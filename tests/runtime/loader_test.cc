@@ -298,6 +298,12 @@ TEST_CASE("loader rejects bias and activation") {
     model.layers[0].omit_bias = true;
     CheckRejected(model, StatusCode::kInvalidModel, "layer 0 (fc1): bias is missing; expected output_size = 3 values");
   }
+  SUBCASE("layer name with control bytes") {
+    TestModel model = BaseModel();
+    model.layers[1].name = "fc\n2\x1b[2J";
+    model.layers[1].bias[1] = -kInf;
+    CheckRejected(model, StatusCode::kInvalidModel, "layer 1 (fc\\x0a2\\x1b[2J): bias[1] = -inf is not finite");
+  }
   SUBCASE("bias infinite") {
     TestModel model = BaseModel();
     model.layers[1].bias[1] = -kInf;
@@ -719,6 +725,22 @@ TEST_CASE("loader rejects int8 weights") {
     model.layers[1].scales[0] = kInf;
     CheckRejected(model, StatusCode::kInvalidModel,
                   "layer 1 (fc2): DenseInt8Weights.scales[0] = inf must be finite and at least 0");
+  }
+
+  SUBCASE("scale that makes a weight infinite") {
+    TestModel model = Int8Model();
+    model.layers[1].scales[0] = 3.0e38f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 1 (fc2): DenseInt8Weights.values[0] = 42 (row 0) times scales[0] = 3.00000001e+38 is not "
+                  "finite; weights must be finite");
+  }
+
+  SUBCASE("CSR scale that makes a weight infinite") {
+    TestModel model = Int8Model();
+    model.layers[0].scales[0] = 3.0e38f;
+    CheckRejected(model, StatusCode::kInvalidModel,
+                  "layer 0 (fc1): CsrInt8Weights.values[0] = 64 (row 0) times scales[0] = 3.00000001e+38 is not "
+                  "finite");
   }
 
   SUBCASE("non-zero value under a zero scale") {

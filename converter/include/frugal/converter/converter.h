@@ -271,6 +271,9 @@ struct ConvertOptions {
   // Raw model inputs (before input_scale), each of the checkpoint's input_size, on which
   // Convert measures each layer's CSC work fraction for kAuto. Empty: no CSC in kAuto.
   std::vector<std::vector<float>> calibration_inputs;
+  // Names the calibration inputs in messages, for example their IDX file. Empty: the
+  // output name.
+  std::string calibration_source;
   // Replaces the checkpoint's description in the metadata when set.
   std::optional<std::string> description;
 };
