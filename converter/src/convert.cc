@@ -631,8 +631,8 @@ namespace {
 // The per-row cost is CSR's for every shape: the fit of per-block-row costs was
 // unreliable, because the per-block cost itself falls as blocks get denser.
 constexpr double kDenseNsPerCell = 0.029;
-// NOTE: from the block-sparse run; the dense-columns rule in converter.h uses 0.45 ns per
-// CSR value from an earlier run of the same benchmark under a different load.
+// NOTE: this figure comes from the block-sparse run. The dense-columns rule in converter.h
+// uses 0.45 ns per CSR value, from an earlier run of the same benchmark under other load.
 constexpr double kBlockRunCsrNsPerValue = 0.25;
 constexpr double kNsPerRow = 0.5;
 struct BlockCost {

@@ -484,8 +484,8 @@ TEST_CASE("block CSR layers run in every mode") {
 
 TEST_CASE("overlapping blocks expand to dense") {
   // One row of 6 weights in 1x4 blocks: [2, 0, 7, 0, 0, -3] packs as a block at column 0
-  // and one moved left to column 2, which stores 0 for columns 2 and 3 that the first
-  // block already covers. With x = [1, 10, 100, 1000, 10000, 0.5] and bias 0.25:
+  // and one moved left to column 2. The second block stores 0 for columns 2 and 3, which
+  // the first block already covers. With x = [1, 10, 100, 1000, 10000, 0.5] and bias 0.25:
   //   y = 2 * 1 + 7 * 100 - 3 * 0.5 + 0.25 = 700.75.
   testing::TestModel spec;
   spec.format_version = 4;

@@ -12,14 +12,23 @@
 #include "frugal/frugal_model_generated.h"
 
 namespace frugal::testing {
+namespace {
 
-TestLayer DenseLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
-                     std::vector<float> weights, std::vector<float> bias, bool relu) {
+// A layer with its name, sizes and activation set, and no weights yet.
+TestLayer NamedLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size, bool relu) {
   TestLayer layer;
   layer.name = std::move(name);
   layer.input_size = input_size;
   layer.output_size = output_size;
   layer.relu = relu;
+  return layer;
+}
+
+}  // namespace
+
+TestLayer DenseLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
+                     std::vector<float> weights, std::vector<float> bias, bool relu) {
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.dense_values = std::move(weights);
   layer.bias = std::move(bias);
   return layer;
@@ -27,11 +36,7 @@ TestLayer DenseLayer(std::string name, std::uint32_t input_size, std::uint32_t o
 
 TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu) {
-  TestLayer layer;
-  layer.name = std::move(name);
-  layer.input_size = input_size;
-  layer.output_size = output_size;
-  layer.relu = relu;
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.csr = true;
   layer.bias = std::move(bias);
   layer.row_ptr.push_back(0);
@@ -50,11 +55,7 @@ TestLayer CsrLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 
 TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                    const std::vector<float>& weights, std::vector<float> bias, bool relu) {
-  TestLayer layer;
-  layer.name = std::move(name);
-  layer.input_size = input_size;
-  layer.output_size = output_size;
-  layer.relu = relu;
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.csc = true;
   layer.bias = std::move(bias);
   layer.col_ptr.push_back(0);
@@ -73,11 +74,7 @@ TestLayer CscLayer(std::string name, std::uint32_t input_size, std::uint32_t out
 
 TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                     const std::vector<float>& weights, std::vector<float> bias, bool relu, bool csr) {
-  TestLayer layer;
-  layer.name = std::move(name);
-  layer.input_size = input_size;
-  layer.output_size = output_size;
-  layer.relu = relu;
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.int8 = true;
   layer.csr = csr;
   layer.bias = std::move(bias);
@@ -105,11 +102,7 @@ TestLayer Int8Layer(std::string name, std::uint32_t input_size, std::uint32_t ou
 TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                         const std::vector<float>& weights, std::vector<float> bias, bool relu,
                         std::uint32_t block_rows, std::uint32_t block_cols, bool narrow) {
-  TestLayer layer;
-  layer.name = std::move(name);
-  layer.input_size = input_size;
-  layer.output_size = output_size;
-  layer.relu = relu;
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.block_csr = true;
   layer.block_rows = block_rows;
   layer.block_cols = block_cols;
@@ -146,11 +139,7 @@ TestLayer BlockCsrLayer(std::string name, std::uint32_t input_size, std::uint32_
 
 TestLayer DenseColumnsLayer(std::string name, std::uint32_t input_size, std::uint32_t output_size,
                             const std::vector<float>& weights, std::vector<float> bias, bool relu) {
-  TestLayer layer;
-  layer.name = std::move(name);
-  layer.input_size = input_size;
-  layer.output_size = output_size;
-  layer.relu = relu;
+  TestLayer layer = NamedLayer(std::move(name), input_size, output_size, relu);
   layer.dense_columns = true;
   layer.bias = std::move(bias);
   const std::size_t stride = (std::size_t{output_size} + 7) / 8 * 8;

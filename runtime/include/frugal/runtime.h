@@ -198,9 +198,9 @@ class Interpreter {
   std::span<const float> output() const;
 
   // Runs `batch` samples, 1 <= batch <= max_batch(). `inputs` contains batch x input_size
-  // floats, sample after sample (sample b starts at b * input_size), already scaled;
-  // `outputs` receives batch x output_size floats in the same order. Rejects other sizes
-  // with kInvalidArgument and leaves `outputs` unchanged. Each sample's outputs equal a
+  // floats, sample after sample (sample b starts at b * input_size), already scaled.
+  // `outputs` receives batch x output_size floats in the same order. Other sizes are
+  // rejected with kInvalidArgument, and `outputs` is left unchanged. Each sample's outputs equal a
   // batch-1 Invoke of it to within float rounding (1e-5 relative in the tests), and do
   // not depend on the batch size or the thread count, bit for bit.
   // Dense layers run a batch gemm kernel and CSR layers a batch spmm kernel, or gemm on

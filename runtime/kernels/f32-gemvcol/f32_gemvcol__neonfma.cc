@@ -5,10 +5,10 @@
 //
 // Tile: up to 64 rows (16 q accumulators) per pass over the inputs on AArch64, whose 32 q
 // registers leave room for the weights and x. ARMv7 has 16 q registers, so its tile is
-// up to 32 rows (8 accumulators). Each pass tests the inputs 16 at a time, then the groups of 4 of a
-// block with non-zeros, and skips every group whose 4 inputs are zero; a non-zero group
-// multiplies its 4 columns without further branches, one FMLA by vector element per 4
-// rows and input.
+// up to 32 rows (8 accumulators). Each pass tests the inputs 16 at a time, then the
+// groups of 4 in a block with non-zeros, and skips every group whose 4 inputs are zero. A
+// non-zero group multiplies its 4 columns without further branches: one FMLA by vector
+// element per 4 rows and input.
 // NOTE: tested for correctness under qemu only. Its speed on a board is not yet measured.
 #include <arm_neon.h>
 

@@ -206,7 +206,7 @@ inline constexpr double kSimdCsrMaxDensity = 0.10;
 //   frugal_kernels_benchmark --benchmark_min_time=0.2
 // (docs/benchmarks.md, "Zero inputs: dense columns"). kAuto compares them to choose dense
 // columns. Only the ratios matter.
-// NOTE: kAuto applies these x86 figures to files for every target; no NEON board has
+// NOTE: kAuto applies these x86 figures to files for every target. No NEON board has
 // timed the kernels, so on ARM the choice may differ from the fastest one.
 inline constexpr double kDenseNsPerWeight = 0.030;   // f32_gemv_4x__avx2, 0.021 to 0.037
 inline constexpr double kCsrNsPerValue = 0.45;       // f32_csrmv__avx2
